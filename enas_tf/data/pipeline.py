@@ -1,0 +1,89 @@
+"""Image splits and the tf.data pipelines that feed the training loops.
+
+Images stay uint8 in memory and are normalised, padded, cropped and flipped inside
+``tf.data`` (parallel map, prefetch), so no Python runs per step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data set is absent and could not be fetched; the message says what to do."""
+
+
+@dataclasses.dataclass
+class ImageSplits:
+    """In-memory train/valid/test splits of an image classification data set.
+
+    Images are uint8 arrays ``[N, H, W, C]``; labels int arrays ``[N]``. ``mean`` and
+    ``std`` are per-channel statistics of the training split, in the [0, 1] scale.
+    """
+
+    name: str
+    train: tuple[np.ndarray, np.ndarray]
+    valid: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    num_classes: int
+    pad: int = 4  # pixels of padding before the random crop; 0 disables cropping.
+    mean: np.ndarray = dataclasses.field(init=False)
+    std: np.ndarray = dataclasses.field(init=False)
+
+    def __post_init__(self):
+        for split in ("train", "valid", "test"):
+            images, labels = getattr(self, split)
+            if images.ndim != 4 or len(images) != len(labels):
+                raise ValueError(f"{self.name}/{split}: expected images [N, H, W, C] and N "
+                                 f"labels, got {images.shape} and {labels.shape}.")
+        if len(self.train[0]) == 0 or len(self.valid[0]) == 0:
+            raise ValueError(f"{self.name}: the train and valid splits must not be empty.")
+        pixels = self.train[0].astype(np.float64) / 255.0
+        self.mean = pixels.mean(axis=(0, 1, 2)).astype(np.float32)
+        self.std = np.maximum(pixels.std(axis=(0, 1, 2)), 1e-3).astype(np.float32)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(int(d) for d in self.train[0].shape[1:])
+
+    def _normalize(self, image):
+        return (tf.cast(image, tf.float32) / 255.0 - self.mean) / self.std
+
+    def _augment(self, image, seed):
+        """Pad ``pad`` pixels, random crop back, random horizontal flip (stateless)."""
+        height, width, channels = self.image_shape
+        if self.pad:
+            image = tf.pad(image, [[self.pad, self.pad], [self.pad, self.pad], [0, 0]])
+            image = tf.image.stateless_random_crop(image, [height, width, channels], seed=seed)
+        return tf.image.stateless_random_flip_left_right(image, seed=seed[::-1])
+
+    def dataset(self, split: str, batch_size: int, *, shuffle_seed: int | None = None,
+                augment: bool = False, repeat: bool = False,
+                drop_remainder: bool = False) -> tf.data.Dataset:
+        """Batched ``(images float32, labels int32)`` of one split.
+
+        ``shuffle_seed`` shuffles deterministically (and seeds augmentation), so a resumed
+        run sees the same epoch order as an uninterrupted one.
+        """
+        images, labels = getattr(self, split)
+        if drop_remainder and len(images) < batch_size:
+            raise ValueError(f"{self.name}/{split} has {len(images)} images, fewer than one "
+                             f"batch of {batch_size}; lower the batch size.")
+        ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+        if shuffle_seed is not None:
+            ds = ds.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat()
+        if augment:
+            seeds = tf.data.Dataset.random(seed=shuffle_seed or 0).batch(2)
+            ds = tf.data.Dataset.zip((ds, seeds)).map(
+                lambda example, seed: (self._augment(self._normalize(example[0]), seed),
+                                       example[1]),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        else:
+            ds = ds.map(lambda image, label: (self._normalize(image), label),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

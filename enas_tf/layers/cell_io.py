@@ -1,0 +1,87 @@
+"""What every micro cell does at its edges: calibrate its two inputs, combine its outputs."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from enas_tf.layers.ops import PACKAGE, FactorizedReduction, ReLUConvBN, batch_norm
+
+
+@keras.saving.register_keras_serializable(PACKAGE)
+class CellInputCalibration(keras.layers.Layer):
+    """Brings both cell inputs to ``filters`` channels at the resolution of input 1.
+
+    Input 0 with twice the resolution of input 1 gets ReLU + factorized reduction;
+    otherwise an input whose channel count differs gets ReLU -> 1x1 conv -> BN
+    (official ``_maybe_calibrate_size``).
+    """
+
+    def __init__(self, filters: int, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+
+    def build(self, input_shape):
+        shape0, shape1 = (tuple(s) for s in input_shape)
+        self.reduce0 = shape0[1] is not None and shape0[1] == 2 * shape1[1]
+        if not self.reduce0 and shape0[1] != shape1[1]:
+            raise ValueError(f"{self.name}: cell inputs have incompatible resolutions "
+                             f"{shape0[1:3]} and {shape1[1:3]}.")
+        self.layer0 = self.layer1 = None
+        if self.reduce0:
+            self.layer0 = FactorizedReduction(self.filters, name="reduce_input0")
+        elif shape0[-1] != self.filters:
+            self.layer0 = ReLUConvBN(self.filters, name="calibrate_input0")
+        if shape1[-1] != self.filters:
+            self.layer1 = ReLUConvBN(self.filters, name="calibrate_input1")
+        for layer, shape in ((self.layer0, shape0), (self.layer1, shape1)):
+            if layer is not None:
+                layer.build(shape)
+
+    def call(self, inputs, training=None):
+        x0, x1 = inputs
+        if self.reduce0:
+            x0 = self.layer0(tf.nn.relu(x0), training=training)
+        elif self.layer0 is not None:
+            x0 = self.layer0(x0, training=training)
+        if self.layer1 is not None:
+            x1 = self.layer1(x1, training=training)
+        return [x0, x1]
+
+    def compute_output_shape(self, input_shape):
+        shape1 = tuple(input_shape[1])
+        return [shape1[:-1] + (self.filters,)] * 2
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters}
+
+
+@keras.saving.register_keras_serializable(PACKAGE)
+class CellOutput(keras.layers.Layer):
+    """ReLU -> 1x1 conv -> BN over the concatenation of the cell's unused nodes.
+
+    The 1x1 kernel is stored per node (``[num_nodes + 2, C, C]``) and gathered on the
+    unused indices, so one set of weights serves every architecture; the indices may be
+    a tensor (supernet) or a constant list (fixed model).
+    """
+
+    def __init__(self, filters: int, num_nodes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.num_nodes = filters, num_nodes
+        self.bn = batch_norm()
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            shape=(self.num_nodes + 2, self.filters, self.filters),
+            initializer=keras.initializers.RandomNormal(stddev=(2.0 / self.filters) ** 0.5),
+            name="kernel")
+        self.bn.build((None, None, None, self.filters))
+
+    def call(self, nodes, unused, training=None):
+        """``nodes``: list of num_nodes + 2 tensors; ``unused``: int indices into it."""
+        chosen = tf.nn.relu(tf.gather(tf.stack(nodes), unused))
+        kernel = tf.gather(self.kernel, unused)
+        return self.bn(tf.einsum("knhwc,kcd->nhwd", chosen, kernel), training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "num_nodes": self.num_nodes}

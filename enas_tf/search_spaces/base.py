@@ -1,0 +1,97 @@
+"""The search-space abstraction shared by every strategy (ENAS now, DARTS/GDAS later).
+
+A search space is a fixed sequence of categorical *decisions*. An architecture is one
+integer choice per decision, so every strategy (a controller, a keras-tuner oracle, a
+random sampler) can propose architectures without knowing what the integers mean.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+
+class InvalidArchitectureError(ValueError):
+    """An architecture does not fit its search space; the message names where and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """One categorical choice of an architecture.
+
+    Attributes:
+      name: readable path such as ``normal/node2/input1``.
+      num_choices: choices are the integers ``0 .. num_choices - 1``.
+      labels: optional readable name per choice (op names); ``None`` for indices.
+    """
+
+    name: str
+    num_choices: int
+    labels: tuple[str, ...] | None = None
+
+
+class SearchSpace(abc.ABC):
+    """A fixed list of decisions plus the (de)serialisation of architectures."""
+
+    name: str = "base"
+
+    @property
+    @abc.abstractmethod
+    def decisions(self) -> tuple[Decision, ...]:
+        """All decisions, in the order of the flat architecture vector."""
+
+    @property
+    def num_decisions(self) -> int:
+        return len(self.decisions)
+
+    def validate(self, arc: Sequence[int] | np.ndarray) -> tuple[int, ...]:
+        """Returns ``arc`` as a tuple of ints, or raises naming the first bad position."""
+        values = np.asarray(arc).reshape(-1) if not isinstance(arc, (list, tuple)) else arc
+        values = list(values)
+        if len(values) != self.num_decisions:
+            raise InvalidArchitectureError(
+                f"{self.name} architecture must have {self.num_decisions} integers, "
+                f"got {len(values)}.")
+        checked = []
+        for position, (value, decision) in enumerate(zip(values, self.decisions)):
+            if isinstance(value, (bool, np.bool_)) or not float(value).is_integer():
+                raise InvalidArchitectureError(
+                    f"position {position} ({decision.name}): {value!r} is not an integer.")
+            value = int(value)
+            if not 0 <= value < decision.num_choices:
+                raise InvalidArchitectureError(
+                    f"position {position} ({decision.name}): {value} is out of range "
+                    f"[0, {decision.num_choices - 1}].")
+            checked.append(value)
+        return tuple(checked)
+
+    def random_architecture(self, rng: np.random.Generator) -> tuple[int, ...]:
+        """A uniformly random architecture (useful for baselines and tests)."""
+        return tuple(int(rng.integers(d.num_choices)) for d in self.decisions)
+
+    def to_string(self, arc: Sequence[int]) -> str:
+        """The official ENAS form: space-separated integers."""
+        return " ".join(str(v) for v in self.validate(arc))
+
+    def from_string(self, text: str) -> tuple[int, ...]:
+        """Parses the official ENAS integer string (spaces and/or commas)."""
+        tokens = text.replace(",", " ").split()
+        values = []
+        for position, token in enumerate(tokens):
+            try:
+                values.append(int(token))
+            except ValueError:
+                raise InvalidArchitectureError(
+                    f"position {position}: {token!r} is not an integer.") from None
+        return self.validate(values)
+
+    @abc.abstractmethod
+    def to_json(self, arc: Sequence[int]) -> dict[str, Any]:
+        """A readable, JSON-serialisable description that round-trips via ``from_json``."""
+
+    @abc.abstractmethod
+    def from_json(self, data: Mapping[str, Any]) -> tuple[int, ...]:
+        """Inverse of ``to_json``; raises ``InvalidArchitectureError`` on bad input."""

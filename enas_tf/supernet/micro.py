@@ -1,0 +1,103 @@
+"""The ENAS micro supernet: shared weights for every cell architecture.
+
+The architecture arrives as an int32 tensor, so one traced ``tf.function`` serves every
+architecture. Each slot picks its input with ``tf.switch_case`` (a selection, no
+compute) and its op with a second ``tf.switch_case``, so only the chosen op runs.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from enas_tf.layers.cell_io import CellInputCalibration, CellOutput
+from enas_tf.layers.ops import pool
+from enas_tf.models.micro_skeleton import MicroSkeleton
+from enas_tf.search_spaces.micro import MicroSearchSpace
+from enas_tf.supernet.shared_ops import SharedSepConv
+
+
+class MicroSupernetCell(keras.layers.Layer):
+    """One cell of the supernet; ``call(inputs, cell_arc)`` with ``cell_arc`` int32[4B]."""
+
+    def __init__(self, filters: int, num_nodes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.num_nodes = filters, num_nodes
+        self.calibration = CellInputCalibration(filters, name="calibration")
+        self.output_combine = CellOutput(filters, num_nodes, name="output")
+
+    def build(self, input_shape):
+        self.calibration.build(input_shape)
+        shape = self.calibration.compute_output_shape(input_shape)[1]
+        # sep_convs[node][slot] = (sep3x3, sep5x5), each with node_id source rows.
+        self.sep_convs = []
+        for node_id in range(2, self.num_nodes + 2):
+            slots = []
+            for slot in (1, 2):
+                pair = (SharedSepConv(self.filters, 3, node_id, name=f"node{node_id}_x{slot}_sep3"),
+                        SharedSepConv(self.filters, 5, node_id, name=f"node{node_id}_x{slot}_sep5"))
+                for layer in pair:
+                    layer.build(shape)
+                slots.append(pair)
+            self.sep_convs.append(slots)
+        self.output_combine.build(shape)
+
+    def call(self, inputs, cell_arc, training=None):
+        nodes = self.calibration(inputs, training=training)
+        for n, slots in enumerate(self.sep_convs):
+            stacked = tf.stack(nodes)
+            outputs = []
+            for slot, (sep3, sep5) in enumerate(slots):
+                source = cell_arc[4 * n + 2 * slot]
+                op = cell_arc[4 * n + 2 * slot + 1]
+                x = tf.gather(stacked, source)
+                w3, w5 = sep3.gather(source), sep5.gather(source)
+                outputs.append(tf.switch_case(op, [
+                    lambda x=x, w=w3: SharedSepConv.apply(x, w),
+                    lambda x=x, w=w5: SharedSepConv.apply(x, w),
+                    lambda x=x: pool(x, "avg"),
+                    lambda x=x: pool(x, "max"),
+                    lambda x=x: tf.identity(x),
+                ]))
+            nodes.append(outputs[0] + outputs[1])
+        used = tf.reduce_max(tf.one_hot(cell_arc[0::2], self.num_nodes + 2, dtype=tf.int32), 0)
+        unused = tf.reshape(tf.where(tf.equal(used, 0)), [-1])
+        return self.output_combine(nodes, unused, training=training)
+
+
+class MicroSupernet(MicroSkeleton):
+    """Shared-weight network over ``MicroSearchSpace``; ``call(images, arc=...)``.
+
+    ``arc`` is an int32 tensor of the flat architecture (normal cell, then reduce cell).
+    Batch norm always uses batch statistics, as in the official search.
+    """
+
+    def __init__(self, search_space: MicroSearchSpace, num_layers: int = 6, filters: int = 20,
+                 num_classes: int = 10, keep_prob: float = 0.9, use_aux_head: bool = True,
+                 **kwargs):
+        self.search_space = search_space
+        kwargs.setdefault("name", "micro_supernet")
+        super().__init__(num_layers, filters, num_classes, keep_prob=keep_prob,
+                         use_aux_head=use_aux_head, always_batch_stats=True, **kwargs)
+
+    def make_cell(self, layer_id, filters, is_reduction):
+        kind = "reduce" if is_reduction else "normal"
+        return MicroSupernetCell(filters, self.search_space.num_nodes, name=f"cell{layer_id}_{kind}")
+
+    def call(self, images, arc=None, training=None, return_aux=False):
+        if arc is None:
+            raise ValueError("MicroSupernet needs an architecture: call(images, arc=...).")
+        arc = tf.cast(tf.convert_to_tensor(arc), tf.int32)
+        half = self.search_space.cell_length
+        cell_arcs = {False: arc[:half], True: arc[half:]}
+
+        def call_cell(cell, layers, is_reduction, bn):
+            return cell(layers, cell_arc=cell_arcs[is_reduction], training=bn)
+
+        return self._forward(images, call_cell, training, return_aux)
+
+    def build_for(self, image_shape: tuple[int, int, int]) -> "MicroSupernet":
+        """Creates every weight by one call on a dummy batch; returns self."""
+        arc = tf.zeros([self.search_space.num_decisions], tf.int32)
+        self(tf.zeros((2, *image_shape)), arc=arc, training=False, return_aux=True)
+        return self

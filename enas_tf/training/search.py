@@ -1,0 +1,221 @@
+"""The ENAS micro search: alternate shared-weight and controller phases every epoch.
+
+Phase 1 trains the supernet for one pass over the training split with a freshly sampled
+architecture per step; phase 2 trains the controller by REINFORCE on validation
+minibatches (``controller_train_steps`` updates of ``controller_num_aggregate``
+architectures each). Every epoch ends with TensorBoard scalars and a checkpoint of
+everything needed to resume; the run ends by deriving the final architecture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from enas_tf.config import SearchConfig
+from enas_tf.controllers.micro_controller import MicroController
+from enas_tf.controllers.reinforce import Reinforce
+from enas_tf.data.pipeline import ImageSplits
+from enas_tf.search_spaces.micro import MicroSearchSpace
+from enas_tf.supernet.micro import MicroSupernet
+from enas_tf.training.derive import derive_architecture
+from enas_tf.training.schedules import cosine_restarts_lr
+from enas_tf.training.steps import SearchSteps
+
+CONFIG_FILE = "config.json"
+ARC_FILE = "derived_arc.json"
+
+
+class MicroSearch:
+    """One ENAS micro search run writing to ``config.output_dir``.
+
+    Usable from a notebook::
+
+        search = MicroSearch(SearchConfig(dataset="digits", ...), load_digits())
+        result = search.run()
+
+    Args:
+      config: all settings; validated here.
+      data: the image splits (``enas_tf.data.load_dataset``).
+      strategy: a ``tf.distribute`` strategy; the default one-device strategy if None.
+    """
+
+    def __init__(self, config: SearchConfig, data: ImageSplits,
+                 strategy: tf.distribute.Strategy | None = None):
+        self.config = config.validate()
+        self.data = data
+        self.strategy = strategy or tf.distribute.get_strategy()
+        if len(data.train[0]) < config.batch_size or len(data.valid[0]) < config.batch_size:
+            raise ValueError(
+                f"batch_size={config.batch_size} is larger than the training "
+                f"({len(data.train[0])}) or validation ({len(data.valid[0])}) split.")
+        self.search_space = MicroSearchSpace(config.num_nodes)
+        tf.random.set_seed(config.seed)
+        keras.utils.set_random_seed(config.seed)
+        with self.strategy.scope():
+            self.supernet = MicroSupernet(
+                self.search_space, num_layers=config.num_layers, filters=config.filters,
+                num_classes=data.num_classes, keep_prob=config.keep_prob,
+                use_aux_head=config.aux_weight > 0).build_for(data.image_shape)
+            self.optimizer = keras.optimizers.SGD(
+                config.lr_max, momentum=config.momentum, nesterov=True,
+                clipnorm=config.grad_bound or None)
+            self.optimizer.build(self.supernet.trainable_variables)
+        self.controller = MicroController(
+            self.search_space, lstm_size=config.lstm_size, tanh_constant=config.tanh_constant,
+            op_tanh_reduce=config.op_tanh_reduce, temperature=config.temperature or None,
+            seed=config.seed)
+        self.reinforce = Reinforce(
+            self.controller, learning_rate=config.controller_lr,
+            entropy_weight=config.entropy_weight, baseline_decay=config.baseline_decay)
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
+        self.steps = SearchSteps(self.supernet, self.optimizer, self.reinforce, self.strategy,
+                                 config.batch_size, config.l2_reg, config.aux_weight)
+        self.checkpoint = tf.train.Checkpoint(
+            supernet=self.supernet, optimizer=self.optimizer, controller=self.controller,
+            reinforce=self.reinforce, epoch=self.epoch)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(config.output_dir, "checkpoints"),
+            max_to_keep=config.max_checkpoints)
+        self.writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "tensorboard"))
+
+    # --- public API ----------------------------------------------------------------
+
+    def restore(self) -> int:
+        """Restores the latest checkpoint if any; returns the number of finished epochs."""
+        self._check_saved_config()
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            logging.info("Resumed from %s after epoch %d.", self.manager.latest_checkpoint,
+                         int(self.epoch))
+        return int(self.epoch)
+
+    def run(self) -> dict[str, Any]:
+        """Runs (or resumes) the search, derives the architecture and returns the result."""
+        start = self.restore()
+        cfg = self.config
+        steps = cfg.steps_for(len(self.data.train[0]))
+        logging.info("ENAS micro search on %s: %d epochs x %d steps, batch %d, %d replica(s), "
+                     "supernet %s parameters.", self.data.name, cfg.num_epochs, steps,
+                     cfg.batch_size, self.strategy.num_replicas_in_sync,
+                     f"{self.supernet.count_params():,}")
+        for epoch in range(start, cfg.num_epochs):
+            began = time.time()
+            train_stats = self.train_shared_weights(epoch, steps)
+            controller_stats = self.train_controller(epoch)
+            self.epoch.assign(epoch + 1)
+            path = self.manager.save(checkpoint_number=epoch + 1)
+            self._write_summaries(epoch + 1, train_stats, controller_stats)
+            logging.info(
+                "epoch %d/%d done in %.0fs: train loss %.3f acc %.3f | controller reward %.3f "
+                "valid acc %.3f entropy %.2f baseline %.3f | checkpoint %s", epoch + 1,
+                cfg.num_epochs, time.time() - began, train_stats["loss"],
+                train_stats["accuracy"], controller_stats["reward"],
+                controller_stats["accuracy"], controller_stats["entropy"],
+                controller_stats["baseline"], path)
+        return self.derive()
+
+    def train_shared_weights(self, epoch: int, steps: int) -> dict[str, float]:
+        """Phase 1: ``steps`` SGD steps, a fresh architecture for each."""
+        cfg = self.config
+        lr = cosine_restarts_lr(epoch, cfg.lr_max, cfg.lr_min, cfg.lr_t0, cfg.lr_t_mul)
+        self.optimizer.learning_rate = lr
+        dataset = self.data.dataset("train", cfg.batch_size, shuffle_seed=self._seed(epoch),
+                                    augment=True, repeat=True, drop_remainder=True)
+        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        losses, accuracies, began = [], [], time.time()
+        for step in range(steps):
+            images, labels = next(iterator)
+            loss, accuracy = self.steps.train_step(images, labels, self.steps.sample_arc())
+            losses.append(float(loss))
+            accuracies.append(float(accuracy))
+            global_step = epoch * steps + step + 1
+            if step % cfg.log_every == 0 or step == steps - 1:
+                with self.writer.as_default(step=global_step):
+                    tf.summary.scalar("train/step_loss", losses[-1])
+                    tf.summary.scalar("train/step_accuracy", accuracies[-1])
+                logging.info("epoch %d step %d/%d: loss %.3f acc %.3f lr %.5f (%.2fs/step)",
+                             epoch + 1, step + 1, steps, losses[-1], accuracies[-1], lr,
+                             (time.time() - began) / (step + 1))
+        return {"loss": float(np.mean(losses)), "accuracy": float(np.mean(accuracies)),
+                "learning_rate": lr}
+
+    def train_controller(self, epoch: int) -> dict[str, float]:
+        """Phase 2: REINFORCE updates, each averaging several sampled architectures."""
+        cfg = self.config
+        dataset = self.data.dataset("valid", cfg.batch_size, shuffle_seed=self._seed(epoch) + 1,
+                                    repeat=True, drop_remainder=True)
+        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        history: dict[str, list[float]] = {}
+        for _ in range(cfg.controller_train_steps):
+            grads = []
+            for _ in range(cfg.controller_num_aggregate):
+                images, labels = next(iterator)
+                sample_grads, stats = self.steps.controller_sample(images, labels)
+                grads.append(sample_grads)
+                for key, value in stats.items():
+                    if key != "arc":
+                        history.setdefault(key, []).append(float(value))
+            self.reinforce.apply_gradients(grads)
+        return {key: float(np.mean(values)) for key, values in history.items()} | {
+            "baseline": float(self.reinforce.baseline)}
+
+    def derive(self) -> dict[str, Any]:
+        """Samples ``derive_num_samples`` architectures, keeps the best on one validation
+        batch, scores it on the whole validation split and writes ``derived_arc.json``."""
+        result = derive_architecture(self.steps, self.search_space, self.data, self.strategy,
+                                     self.config.derive_num_samples, self.config.batch_size,
+                                     seed=self._seed(int(self.epoch)) + 2)
+        result["epochs_trained"] = int(self.epoch)
+        path = os.path.join(self.config.output_dir, ARC_FILE)
+        with open(path, "w") as f:
+            json.dump(result, f, indent=2)
+        with self.writer.as_default(step=int(self.epoch)):
+            tf.summary.scalar("derive/valid_accuracy", result["valid_accuracy"])
+            tf.summary.text("derive/architecture", result["architecture"]["enas_string"])
+        self.writer.flush()
+        logging.info("Derived architecture (valid accuracy %.4f), written to %s:\n%s\n%s",
+                     result["valid_accuracy"], path, result["architecture"]["enas_string"],
+                     self.search_space.describe(result["arc"]))
+        return result
+
+    # --- internals -----------------------------------------------------------------
+
+    def _seed(self, epoch: int) -> int:
+        return self.config.seed * 100_003 + epoch * 7
+
+    def _check_saved_config(self) -> None:
+        os.makedirs(self.config.output_dir, exist_ok=True)
+        path = os.path.join(self.config.output_dir, CONFIG_FILE)
+        if os.path.exists(path) and self.manager.latest_checkpoint:
+            with open(path) as f:
+                saved = json.load(f)
+            changed = self.config.incompatible_changes(saved)
+            if changed:
+                details = ", ".join(f"{k}: {saved[k]!r} -> {getattr(self.config, k)!r}"
+                                    for k in changed)
+                raise ValueError(
+                    f"{self.config.output_dir} holds a run with different settings ({details}); "
+                    "use another --output_dir or the original settings to resume.")
+        with open(path, "w") as f:
+            f.write(self.config.to_json())
+
+    def _write_summaries(self, epoch: int, train: dict[str, float],
+                         controller: dict[str, float]) -> None:
+        with self.writer.as_default(step=epoch):
+            tf.summary.scalar("train/loss", train["loss"])
+            tf.summary.scalar("train/accuracy", train["accuracy"])
+            tf.summary.scalar("train/learning_rate", train["learning_rate"])
+            tf.summary.scalar("controller/reward", controller["reward"])
+            tf.summary.scalar("controller/baseline", controller["baseline"])
+            tf.summary.scalar("controller/entropy", controller["entropy"])
+            tf.summary.scalar("controller/sampled_valid_accuracy", controller["accuracy"])
+            tf.summary.scalar("controller/log_prob", controller["log_prob"])
+        self.writer.flush()

@@ -1,0 +1,26 @@
+"""enas-tf: weight-sharing neural architecture search (ENAS) for TensorFlow 2 / Keras."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="enas-tf",
+    version="0.1.0",
+    description="ENAS neural architecture search for TensorFlow 2 / Keras",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["enas_tf", "enas_tf.*", "tuner", "tuner.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        # Users with GPUs may install `tensorflow` instead; CI uses `tensorflow-cpu`.
+        "tensorflow-cpu>=2.16; platform_machine!='arm64'",
+        "tensorflow-datasets>=4.9",
+        "importlib_resources",  # tensorflow-datasets' download path imports it, undeclared.
+        "keras>=3",
+        "keras-tuner>=1.4",
+        "absl-py",
+        "numpy",
+        "tensorboard",  # Viewing the logs every run writes; its reader is used in tests.
+        "scikit-learn",  # Ships the 8x8 digits used by the offline quick start.
+    ],
+    extras_require={"test": ["pytest>=7"]},
+)
