@@ -11,8 +11,6 @@ setup(
     packages=find_packages(include=["enas_tf", "enas_tf.*", "tuner", "tuner.*"]),
     python_requires=">=3.10",
     install_requires=[
-        # Users with GPUs may install `tensorflow` instead; CI uses `tensorflow-cpu`.
-        "tensorflow-cpu>=2.16; platform_machine!='arm64'",
         "tensorflow-datasets>=4.9",
         "importlib_resources",  # tensorflow-datasets' download path imports it, undeclared.
         "keras>=3",
@@ -22,5 +20,11 @@ setup(
         "tensorboard",  # Viewing the logs every run writes; its reader is used in tests.
         "scikit-learn",  # Ships the 8x8 digits used by the offline quick start.
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={
+        # TensorFlow comes through an extra so GPU and CPU builds never clash:
+        # `pip install -e .[cpu]` (CI, laptops) or `pip install -e .[gpu]`.
+        "cpu": ["tensorflow-cpu>=2.16"],
+        "gpu": ["tensorflow[and-cuda]>=2.16"],
+        "test": ["pytest>=7"],
+    },
 )

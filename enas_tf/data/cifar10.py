@@ -22,7 +22,7 @@ def load_cifar10(data_dir: str | None = None, num_valid: int = 5000,
         raise DataNotFoundError(f"data directory {data_dir!r} does not exist.")
     try:
         train, test = tfds.load("cifar10", split=["train", "test"], data_dir=data_dir,
-                                download=download, batch_size=-1, as_supervised=True)
+                                download=download, as_supervised=True)
     except Exception as error:  # TFDS raises assorted types for absent/undownloadable data.
         where = data_dir or "the default TFDS directory (~/tensorflow_datasets)"
         raise DataNotFoundError(
@@ -32,7 +32,7 @@ def load_cifar10(data_dir: str | None = None, num_valid: int = 5000,
             "Prepare it on a machine with network access (`tfds build cifar10 "
             "--data_dir=DIR`), copy DIR here and pass --data_dir=DIR; or try the offline "
             "quick start: --flagfile=flags/quickstart_micro.cfg") from None
-    images, labels = (np.asarray(t) for t in tfds.as_numpy(train))
+    images, labels = _to_arrays(train, tfds)
     if num_valid >= len(images):
         raise ValueError(f"num_valid={num_valid} leaves no training images "
                          f"(the training split has {len(images)}).")
@@ -40,4 +40,12 @@ def load_cifar10(data_dir: str | None = None, num_valid: int = 5000,
     return ImageSplits(
         "cifar10", train=(images[:split], labels[:split]),
         valid=(images[split:], labels[split:]),
-        test=tuple(np.asarray(t) for t in tfds.as_numpy(test)), num_classes=10)
+        test=_to_arrays(test, tfds), num_classes=10)
+
+
+def _to_arrays(dataset, tfds) -> tuple[np.ndarray, np.ndarray]:
+    """Materialises a (image, label) dataset as numpy arrays, 10k examples at a time.
+    (``tfds.load(batch_size=-1)`` aborts on generator-backed data such as TFDS' mock.)"""
+    batches = list(tfds.as_numpy(dataset.batch(10_000)))
+    return (np.concatenate([b[0] for b in batches]),
+            np.concatenate([b[1] for b in batches]).astype(np.int32))

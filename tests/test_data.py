@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from conftest import make_splits
+from enas_tf.data import DataNotFoundError, load_cifar10, load_dataset
+
+
+def test_cifar10_loads_through_tfds(tmp_path):
+    # TFDS' mock serves CIFAR-10-shaped examples through the real tfds.load path.
+    with tfds.testing.mock_data(num_examples=60, policy=tfds.testing.MockPolicy.USE_CODE):
+        splits = load_cifar10(data_dir=str(tmp_path), num_valid=10)
+    assert splits.image_shape == (32, 32, 3) and splits.num_classes == 10
+    assert (len(splits.train[0]), len(splits.valid[0]), len(splits.test[0])) == (50, 10, 60)
+    assert splits.train[0].dtype == np.uint8 and splits.pad == 4
+    images, labels = next(iter(splits.dataset("train", 16, shuffle_seed=0, augment=True,
+                                              drop_remainder=True)))
+    assert images.shape == (16, 32, 32, 3) and labels.shape == (16,)
+    # Per-channel normalisation with training-split statistics.
+    everything = next(iter(splits.dataset("train", 50)))[0].numpy()
+    np.testing.assert_allclose(everything.mean(axis=(0, 1, 2)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(everything.std(axis=(0, 1, 2)), 1.0, atol=1e-3)
+
+
+def test_missing_cifar10_is_a_clear_error(tmp_path):
+    with pytest.raises(DataNotFoundError, match="does not exist"):
+        load_cifar10(data_dir=str(tmp_path / "nope"), download=False)
+    with pytest.raises(DataNotFoundError, match=r"(?s)CIFAR-10 is not prepared in .*tfds build cifar10"):
+        load_cifar10(data_dir=str(tmp_path), download=False)
+
+
+def test_digits_quick_start_data_is_offline_and_split():
+    splits = load_dataset("digits", num_valid=300)
+    assert splits.image_shape == (8, 8, 1)
+    assert (len(splits.train[0]), len(splits.valid[0]), len(splits.test[0])) == (1197, 300, 300)
+    assert set(np.unique(splits.train[1])) == set(range(10))
+    with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
+        load_dataset("mnist")
+
+
+def test_augmentation_is_deterministic_per_seed_and_crops_shift():
+    splits = make_splits(num_train=32)
+    batch = lambda seed: next(iter(splits.dataset("train", 32, shuffle_seed=seed, augment=True)))
+    (a, la), (b, lb), (c, _) = batch(1), batch(1), batch(2)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(la.numpy(), lb.numpy())
+    assert not np.array_equal(a.numpy(), c.numpy())
+    plain = next(iter(splits.dataset("train", 32)))[0].numpy()
+    assert not np.allclose(np.sort(plain.ravel()), np.sort(a.numpy().ravel()))  # pads/crops

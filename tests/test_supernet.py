@@ -1,0 +1,95 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from enas_tf.controllers.micro_controller import MicroController
+from enas_tf.controllers.reinforce import Reinforce
+from enas_tf.layers.cell_io import CellOutput
+from enas_tf.search_spaces.micro import MicroSearchSpace, unused_nodes
+from enas_tf.supernet.micro import MicroSupernet, MicroSupernetCell
+from enas_tf.supernet.shared_ops import SharedSepConv
+from enas_tf.training.steps import SearchSteps
+
+SPACE = MicroSearchSpace(2)
+
+
+def _supernet(**kwargs):
+    keras.utils.set_random_seed(0)
+    return MicroSupernet(SPACE, num_layers=1, filters=4, num_classes=4, use_aux_head=False,
+                         **kwargs).build_for((8, 8, 3))
+
+
+def test_new_architectures_do_not_retrace():
+    supernet = _supernet()
+    optimizer = keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)
+    optimizer.build(supernet.trainable_variables)
+    steps = SearchSteps(supernet, optimizer, Reinforce(MicroController(SPACE)),
+                        tf.distribute.get_strategy(), global_batch_size=8, l2_reg=1e-4,
+                        aux_weight=0.0)
+    images, labels = tf.random.normal([8, 8, 8, 3]), tf.zeros([8], tf.int32)
+    rng = np.random.default_rng(0)
+    arcs = {SPACE.random_architecture(rng) for _ in range(6)}
+    assert len(arcs) > 3
+    for arc in arcs:
+        loss, _ = steps.train_step(images, labels, tf.constant(arc, tf.int32))
+        assert np.isfinite(float(loss))
+    assert steps.trace_count == 1
+
+
+def test_gradients_reach_only_the_chosen_ops():
+    supernet = _supernet()
+    arc = (1, 0, 0, 4,  2, 1, 1, 2,   0, 1, 1, 3,  0, 0, 2, 0)
+    images = tf.random.normal([4, 8, 8, 3])
+    with tf.GradientTape() as tape:
+        logits = supernet(images, arc=tf.constant(arc), training=True)
+        loss = tf.reduce_sum(logits * tf.random.normal(logits.shape))
+    variables = supernet.trainable_variables
+    grads = dict(zip([id(v) for v in variables], tape.gradient(loss, variables)))
+
+    def grad_of(variable):
+        g = grads[id(variable)]
+        return np.zeros(variable.shape) if g is None else tf.convert_to_tensor(g).numpy()
+
+    checked = 0
+    for cell in supernet.cells:
+        cell_arc = arc[:8] if "normal" in cell.name else arc[8:]
+        for n, slots in enumerate(cell.sep_convs):
+            for slot, layers in enumerate(slots):
+                source, op = cell_arc[4 * n + 2 * slot], cell_arc[4 * n + 2 * slot + 1]
+                for op_id, layer in enumerate(layers):
+                    for table in layer.depthwise + layer.pointwise + layer.gamma + layer.beta:
+                        row_norms = np.abs(grad_of(table)).reshape(table.shape[0], -1).sum(1)
+                        for row, norm in enumerate(row_norms):
+                            expected = op_id == op and row == source
+                            assert (norm > 0) == expected, (cell.name, n, slot, op_id, row)
+                            checked += 1
+        kernel_rows = np.abs(grad_of(cell.output_combine.kernel)).reshape(4, -1).sum(1)
+        unused = unused_nodes(cell_arc, 2)
+        assert [i for i, norm in enumerate(kernel_rows) if norm > 0] == unused
+    assert checked > 100
+
+
+def test_layer_structure_matches_official_weight_layout():
+    supernet = MicroSupernet(
+        SPACE, num_layers=3, filters=4, num_classes=4, use_aux_head=False).build_for((8, 8, 3))
+    # num_layers + 2 cells; reductions at num_layers // 3 and 2 * (num_layers // 3) + 1.
+    assert supernet.reduction_ids == (1, 3)
+    assert [c.filters for c in supernet.cells] == [4, 8, 8, 16, 16]
+    assert [c.name.split("_")[1] for c in supernet.cells] == [
+        "normal", "reduce", "normal", "reduce", "normal"]
+    cell = supernet.cells[0]
+    assert isinstance(cell, MicroSupernetCell)
+    # Node i owns per-source tables with i rows, for each slot and both sep-convs.
+    sep3, sep5 = cell.sep_convs[1][0]
+    assert isinstance(sep3, SharedSepConv) and sep3.depthwise[0].shape == (3, 3, 3, 4, 1)
+    assert sep5.depthwise[0].shape == (3, 5, 5, 4, 1) and sep5.pointwise[1].shape == (3, 1, 1, 4, 4)
+    assert isinstance(cell.output_combine, CellOutput)
+    assert cell.output_combine.kernel.shape == (4, 4, 4)
+
+
+def test_missing_architecture_and_small_images_are_clear_errors():
+    with pytest.raises(ValueError, match="needs an architecture"):
+        _supernet()(tf.zeros([1, 8, 8, 3]))
+    with pytest.raises(ValueError, match="auxiliary head needs feature maps of at least 5x5"):
+        MicroSupernet(SPACE, num_layers=1, filters=4, use_aux_head=True).build_for((8, 8, 3))
