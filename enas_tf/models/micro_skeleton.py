@@ -70,6 +70,16 @@ class MicroSkeleton(keras.Model, abc.ABC):
     def make_cell(self, layer_id: int, filters: int, is_reduction: bool) -> keras.layers.Layer:
         """Creates the cell at position ``layer_id`` with ``filters`` output channels."""
 
+    def build_for(self, image_shape: tuple[int, int, int]):
+        """Creates every weight by one call on a dummy batch; returns self."""
+        self(tf.zeros((2, *image_shape)), training=False, return_aux=True,
+             **self._build_kwargs())
+        return self
+
+    def _build_kwargs(self) -> dict:
+        """Extra call arguments for ``build_for`` (the supernet needs an architecture)."""
+        return {}
+
     def _forward(self, images: tf.Tensor, call_cell: Callable, training, return_aux: bool):
         """Runs the skeleton; ``call_cell(cell, [x_prev_prev, x_prev], is_reduction, bn)``."""
         bn = True if self.always_batch_stats else training

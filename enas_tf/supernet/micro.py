@@ -96,8 +96,5 @@ class MicroSupernet(MicroSkeleton):
 
         return self._forward(images, call_cell, training, return_aux)
 
-    def build_for(self, image_shape: tuple[int, int, int]) -> "MicroSupernet":
-        """Creates every weight by one call on a dummy batch; returns self."""
-        arc = tf.zeros([self.search_space.num_decisions], tf.int32)
-        self(tf.zeros((2, *image_shape)), arc=arc, training=False, return_aux=True)
-        return self
+    def _build_kwargs(self):
+        return {"arc": tf.zeros([self.search_space.num_decisions], tf.int32)}
