@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from conftest import make_splits
@@ -47,3 +48,16 @@ def test_augmentation_is_deterministic_per_seed_and_crops_shift():
     assert not np.array_equal(a.numpy(), c.numpy())
     plain = next(iter(splits.dataset("train", 32)))[0].numpy()
     assert not np.allclose(np.sort(plain.ravel()), np.sort(a.numpy().ravel()))  # pads/crops
+
+
+def test_digits_are_never_mirrored():
+    digits = load_dataset("digits")
+    assert digits.flip is False and digits.pad == 1
+    image = tf.constant(digits.train[0][0], tf.float32)
+    for seed in range(20):
+        out = digits._augment(image, tf.constant([seed, seed + 1]))
+        # With pad 1, every crop is a shift of at most one pixel; a flip would mirror the
+        # digit, which no one-pixel shift can reproduce for an asymmetric image.
+        shifts = [tf.roll(tf.pad(image, [[1, 1], [1, 1], [0, 0]]), (dy, dx), (0, 1))[1:-1, 1:-1]
+                  for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        assert any(np.array_equal(out.numpy(), s.numpy()) for s in shifts), seed

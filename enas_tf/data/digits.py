@@ -28,6 +28,7 @@ def load_digits(num_valid: int = 300, seed: int = 0) -> ImageSplits:
     test, valid = slice(0, NUM_TEST), slice(NUM_TEST, NUM_TEST + num_valid)
     train = slice(NUM_TEST + num_valid, None)
     # 8x8 images are too small for 4-pixel padding; one pixel keeps the crop meaningful.
+    # A mirrored digit is a different (or no) digit, so no flips.
     return ImageSplits("digits", train=(images[train], labels[train]),
                        valid=(images[valid], labels[valid]), test=(images[test], labels[test]),
-                       num_classes=10, pad=1)
+                       num_classes=10, pad=1, flip=False)

@@ -30,6 +30,7 @@ class ImageSplits:
     test: tuple[np.ndarray, np.ndarray]
     num_classes: int
     pad: int = 4  # pixels of padding before the random crop; 0 disables cropping.
+    flip: bool = True  # random horizontal flips (wrong for digits and text).
     mean: np.ndarray = dataclasses.field(init=False)
     std: np.ndarray = dataclasses.field(init=False)
 
@@ -58,7 +59,9 @@ class ImageSplits:
         if self.pad:
             image = tf.pad(image, [[self.pad, self.pad], [self.pad, self.pad], [0, 0]])
             image = tf.image.stateless_random_crop(image, [height, width, channels], seed=seed)
-        return tf.image.stateless_random_flip_left_right(image, seed=seed[::-1])
+        if self.flip:
+            image = tf.image.stateless_random_flip_left_right(image, seed=seed[::-1])
+        return image
 
     def dataset(self, split: str, batch_size: int, *, shuffle_seed: int | None = None,
                 augment: bool = False, repeat: bool = False,
