@@ -1,7 +1,12 @@
-"""enas-tf command line: ``python main.py --flagfile=flags/cifar_micro.cfg``.
+"""enas-tf command line.
 
-Every ``SearchConfig`` field is a flag of the same name with the same default; flags
-are read here only and handed to the library as one config object.
+    python main.py --flagfile=flags/cifar_micro.cfg         # ENAS micro search
+    python main.py --flagfile=flags/cifar_micro_final.cfg   # train an architecture
+
+Every field of ``SearchConfig`` (``--mode=search``) and ``FinalConfig``
+(``--mode=final``) is a flag of the same name. A flag left unset takes the mode's own
+default, so the two modes can have different official defaults. Flags are read here only
+and handed to the library as one config object.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from enas_tf.config import DATASETS, SearchConfig  # noqa: E402
+from enas_tf.config import DATASETS, FinalConfig, SearchConfig  # noqa: E402
 
 HELP = {
     "dataset": "Data set: cifar10 (TFDS) or digits (offline, bundled with scikit-learn).",
     "data_dir": "TFDS data directory holding cifar10 (default: ~/tensorflow_datasets).",
     "download": "Let TFDS download CIFAR-10 when it is absent.",
-    "num_valid": "Training images held out as the controller's validation split.",
+    "num_valid": "Training images held out as a validation split (the controller's, in "
+                 "search; final training uses none by default).",
     "num_layers": "Official child_num_layers: the network has num_layers + 2 cells.",
     "num_nodes": "Searched nodes per cell (B - 2).",
     "filters": "Channels C of the first stage (stem has 3C; doubles at each reduction).",
@@ -49,38 +55,89 @@ HELP = {
     "output_dir": "Where TensorBoard logs, checkpoints and the derived architecture go; "
                   "rerunning with the same directory resumes.",
     "seed": "Random seed.",
+    "arc": "Final: the architecture as an official ENAS integer string (default: the "
+           "published ENAS micro architecture).",
+    "arc_file": "Final: a file holding the architecture: the derived_arc.json a search "
+                "writes, its readable JSON, or the integer string.",
+    "drop_path_keep_prob": "Final: drop-path keep probability of the last cell at the end "
+                           "of training (ramps with depth and progress).",
+    "cutout": "Final: side of the cutout square in pixels; 0 disables.",
+    "eval_every": "Final: evaluate on the test split every this many epochs.",
     "log_every": "Log the training loss every this many steps.",
     "max_checkpoints": "Checkpoints kept.",
 }
 
 
+MODES = {"search": SearchConfig, "final": FinalConfig}
+
+
 def _define_flags() -> None:
-    for field in dataclasses.fields(SearchConfig):
-        if field.name.isupper():
-            continue
-        default, help_text = field.default, HELP[field.name]
-        if field.name == "dataset":
-            flags.DEFINE_enum(field.name, default, DATASETS, help_text)
-        elif field.type in ("bool",):
-            flags.DEFINE_bool(field.name, default, help_text)
-        elif field.type in ("int", "int | None"):
-            flags.DEFINE_integer(field.name, default, help_text)
-        elif field.type == "float":
-            flags.DEFINE_float(field.name, default, help_text)
-        else:
-            flags.DEFINE_string(field.name, default, help_text)
+    seen = set()
+    for config_class in MODES.values():
+        for field in dataclasses.fields(config_class):
+            if field.name in seen:
+                continue
+            seen.add(field.name)
+            default, help_text = field.default, HELP[field.name]
+            if field.name in SearchConfig.field_names() and field.name in FinalConfig.field_names():
+                final_default = getattr(FinalConfig, field.name)
+                if final_default != default:
+                    help_text += f" (default: {default} in search, {final_default} in final)"
+            if field.name == "dataset":
+                flags.DEFINE_enum(field.name, default, DATASETS, help_text)
+            elif field.type in ("bool",):
+                flags.DEFINE_bool(field.name, default, help_text)
+            elif field.type in ("int", "int | None"):
+                flags.DEFINE_integer(field.name, default, help_text)
+            elif field.type == "float":
+                flags.DEFINE_float(field.name, default, help_text)
+            else:
+                flags.DEFINE_string(field.name, default, help_text)
 
 
 _define_flags()
-flags.DEFINE_enum("mode", "search", ["search"], "What to run.")
+flags.DEFINE_enum("mode", "search", list(MODES), "search: ENAS micro search; final: train "
+                  "one architecture from scratch.")
+flags.DEFINE_bool("summary_only", False, "Final: print the model's parameter count and "
+                  "multiply-adds, then exit without loading data or training.")
 FLAGS = flags.FLAGS
 
 
-def config_from_flags() -> SearchConfig:
-    """The one place flags become configuration."""
-    values = {f.name: getattr(FLAGS, f.name) for f in dataclasses.fields(SearchConfig)
-              if not f.name.isupper()}
-    return SearchConfig(**values).validate()
+def config_from_flags() -> SearchConfig | FinalConfig:
+    """The one place flags become configuration: the mode's config with the flags given."""
+    config_class = MODES[FLAGS.mode]
+    fields = set(config_class.field_names())
+    other = sorted({name for cls in MODES.values() for name in cls.field_names()} - fields)
+    misplaced = [name for name in other if FLAGS[name].present]
+    if misplaced:
+        raise ValueError(f"--{misplaced[0]} does not apply to --mode={FLAGS.mode}.")
+    values = {name: FLAGS[name].value for name in fields if FLAGS[name].present}
+    return config_class(**values).validate()
+
+
+def run_search(config: SearchConfig, data) -> None:
+    from enas_tf.training.search import MicroSearch
+
+    result = MicroSearch(config, data).run()
+    print(f"derived architecture: {result['architecture']['enas_string']}")
+    print(f"validation accuracy of the derived architecture: {result['valid_accuracy']:.4f}")
+
+
+def print_model_facts(facts: dict[str, int], arc_string: str) -> None:
+    print(f"architecture: {arc_string}")
+    print(f"parameters: {facts['parameters']:,} "
+          f"({facts['parameters_without_aux_head']:,} without the auxiliary head)")
+    print(f"multiply-adds per image: {facts['multiply_adds_per_image']:,}", flush=True)
+
+
+def run_final(config: FinalConfig, arc, data) -> None:
+    from enas_tf.training.final import FinalTraining
+
+    training = FinalTraining(config, arc, data)
+    print_model_facts(training.facts, training.model.search_space.to_string(arc))
+    result = training.run()
+    print(f"test accuracy: {result['test_accuracy']:.4f}")
+    print(f"model: {result['model_file']}")
 
 
 def main(argv: list[str]) -> int:
@@ -88,26 +145,40 @@ def main(argv: list[str]) -> int:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
         config = config_from_flags()
+        if FLAGS.summary_only and FLAGS.mode != "final":
+            raise ValueError("--summary_only applies to --mode=final.")
     except ValueError as error:
         raise app.UsageError(str(error)) from None
     logging.set_verbosity(logging.INFO)
 
     # Heavy imports only after the flags are known to be good.
-    from enas_tf.data import DataNotFoundError, load_dataset
-    from enas_tf.training.search import MicroSearch
+    from enas_tf.data import DATASET_SHAPES, DataNotFoundError, load_dataset
+    from enas_tf.export import build_final_model, load_architecture
+    from enas_tf.search_spaces.micro import MicroSearchSpace
 
     try:
+        arc = None
+        if FLAGS.mode == "final":
+            arc = load_architecture(MicroSearchSpace(config.num_nodes), config.arc,
+                                    config.arc_file)
+            if FLAGS.summary_only:
+                from enas_tf.models.summary import describe_model
+
+                image_shape, num_classes = DATASET_SHAPES[config.dataset]
+                model = build_final_model(arc, config, num_classes, image_shape)
+                print_model_facts(describe_model(model, image_shape),
+                                  model.search_space.to_string(arc))
+                return 0
         data = load_dataset(config.dataset, config.data_dir, config.num_valid, config.download,
                             config.seed)
-        search = MicroSearch(config, data)
-        result = search.run()
-    except (DataNotFoundError, ValueError) as error:
+        if FLAGS.mode == "final":
+            run_final(config, arc, data)
+        else:
+            run_search(config, data)
+    except (DataNotFoundError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"derived architecture: {result['architecture']['enas_string']}")
-    print(f"validation accuracy of the derived architecture: {result['valid_accuracy']:.4f}")
     return 0
-
 
 if __name__ == "__main__":
     app.run(main)

@@ -9,20 +9,24 @@ The public API, usable from a notebook::
                                       output_dir="runs/nb"), data).run()
 """
 
-from enas_tf.config import SearchConfig
+from enas_tf.config import FinalConfig, SearchConfig
 from enas_tf.controllers.micro_controller import MicroController
 from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.data import DataNotFoundError, ImageSplits, load_dataset
+from enas_tf.export import load_architecture
+from enas_tf.models.micro_final import FinalMicroNetwork
 from enas_tf.models.micro_fixed import FixedMicroNetwork
 from enas_tf.search_spaces.base import InvalidArchitectureError, SearchSpace
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace
 from enas_tf.supernet.micro import MicroSupernet
+from enas_tf.training.final import FinalTraining
 from enas_tf.training.search import MicroSearch
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DataNotFoundError", "FixedMicroNetwork", "ImageSplits", "InvalidArchitectureError",
-    "MicroController", "MicroSearch", "MicroSearchSpace", "MicroSupernet",
-    "PUBLISHED_ENAS_MICRO_ARC", "Reinforce", "SearchConfig", "SearchSpace", "load_dataset",
+    "DataNotFoundError", "FinalConfig", "FinalMicroNetwork", "FinalTraining",
+    "FixedMicroNetwork", "ImageSplits", "InvalidArchitectureError", "MicroController",
+    "MicroSearch", "MicroSearchSpace", "MicroSupernet", "PUBLISHED_ENAS_MICRO_ARC",
+    "Reinforce", "SearchConfig", "SearchSpace", "load_architecture", "load_dataset",
 ]

@@ -19,6 +19,13 @@ def _run(*args):
     (["--dataset=mnist"], "value should be one of <cifar10|digits>"),
     (["--lr_min=1.0"], "need 0 < lr_min <= lr_max"),
     (["--flagfile=flags/does_not_exist.cfg"], "does_not_exist.cfg"),
+    (["--mode=final", "--controller_lr=0.1"], "--controller_lr does not apply to --mode=final"),
+    (["--cutout=4"], "--cutout does not apply to --mode=search"),
+    (["--summary_only"], "--summary_only applies to --mode=final"),
+    (["--mode=final", "--arc=0 1 2", "--summary_only"], "must have 40 integers, got 3"),
+    (["--mode=final", "--arc_file=/absent/arc.json", "--summary_only"],
+     "architecture file /absent/arc.json does not exist"),
+    (["--mode=final", "--drop_path_keep_prob=0"], "drop_path_keep_prob must be in (0, 1]"),
 ])
 def test_bad_flags_fail_fast_with_a_clear_message(args, message):
     result = _run(*args)
@@ -36,11 +43,31 @@ def test_missing_data_dir_is_reported_without_traceback(tmp_path):
 
 
 def test_flag_files_parse_to_valid_configs():
-    for name in ("cifar_micro.cfg", "quickstart_micro.cfg"):
+    for name, kind in (("cifar_micro.cfg", "SearchConfig("),
+                       ("quickstart_micro.cfg", "SearchConfig("),
+                       ("cifar_micro_final.cfg", "FinalConfig("),
+                       ("quickstart_micro_final.cfg", "FinalConfig(")):
         result = subprocess.run(
             [sys.executable, "-c",
              "import sys; sys.argv=['main.py', '--flagfile=flags/" + name + "'];"
              "import main; main.FLAGS(sys.argv); print(main.config_from_flags())"],
             capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert result.returncode == 0, result.stderr
-        assert "SearchConfig(" in result.stdout
+        assert kind in result.stdout
+
+
+def test_final_defaults_differ_from_search_defaults():
+    script = ("import sys; sys.argv=['main.py', '--mode=final'];"
+              "import main; main.FLAGS(sys.argv); c = main.config_from_flags();"
+              "print(c.num_layers, c.filters, c.batch_size, c.num_epochs, c.l2_reg)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["15", "36", "144", "630", "0.0002"]
+
+
+def test_summary_only_prints_parameters_and_multiply_adds():
+    result = _run("--mode=final", "--dataset=digits", "--num_layers=1", "--filters=8",
+                  "--aux_weight=0", "--summary_only")
+    assert result.returncode == 0, result.stderr
+    assert "parameters: " in result.stdout and "multiply-adds per image: " in result.stdout

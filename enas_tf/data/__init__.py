@@ -5,6 +5,10 @@ from enas_tf.data.digits import load_digits
 from enas_tf.data.pipeline import DataNotFoundError, ImageSplits
 
 
+# (image shape, number of classes) of each data set, known without loading it.
+DATASET_SHAPES = {"cifar10": ((32, 32, 3), 10), "digits": ((8, 8, 1), 10)}
+
+
 def load_dataset(name: str, data_dir: str | None = None, num_valid: int | None = None,
                  download: bool = True, seed: int = 0) -> ImageSplits:
     """Loads ``cifar10`` (TFDS) or ``digits`` (offline, bundled with scikit-learn)."""
@@ -15,4 +19,4 @@ def load_dataset(name: str, data_dir: str | None = None, num_valid: int | None =
     raise ValueError(f"unknown dataset {name!r}; choose cifar10 or digits.")
 
 
-__all__ = ["DataNotFoundError", "ImageSplits", "load_cifar10", "load_digits", "load_dataset"]
+__all__ = ["DATASET_SHAPES", "DataNotFoundError", "ImageSplits", "load_cifar10", "load_digits", "load_dataset"]

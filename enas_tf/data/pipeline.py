@@ -12,6 +12,19 @@ import numpy as np
 import tensorflow as tf
 
 
+def cutout(image: tf.Tensor, size: int, corner: tf.Tensor) -> tf.Tensor:
+    """Zeroes the ``size`` x ``size`` patch whose top-left pixel is ``corner`` (row, col).
+
+    The patch is clipped at the image border, as the official ENAS cutout (whose corner
+    is uniform over the image), so patches near the edge cover less.
+    """
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    rows, cols = tf.range(height)[:, None], tf.range(width)[None, :]
+    inside = ((rows >= corner[0]) & (rows < corner[0] + size)
+              & (cols >= corner[1]) & (cols < corner[1] + size))
+    return tf.where(inside[..., None], tf.zeros_like(image), image)
+
+
 class DataNotFoundError(FileNotFoundError):
     """A data set is absent and could not be fetched; the message says what to do."""
 
@@ -40,8 +53,8 @@ class ImageSplits:
             if images.ndim != 4 or len(images) != len(labels):
                 raise ValueError(f"{self.name}/{split}: expected images [N, H, W, C] and N "
                                  f"labels, got {images.shape} and {labels.shape}.")
-        if len(self.train[0]) == 0 or len(self.valid[0]) == 0:
-            raise ValueError(f"{self.name}: the train and valid splits must not be empty.")
+        if len(self.train[0]) == 0:
+            raise ValueError(f"{self.name}: the training split must not be empty.")
         pixels = self.train[0].astype(np.float64) / 255.0
         self.mean = pixels.mean(axis=(0, 1, 2)).astype(np.float32)
         self.std = np.maximum(pixels.std(axis=(0, 1, 2)), 1e-3).astype(np.float32)
@@ -53,23 +66,29 @@ class ImageSplits:
     def _normalize(self, image):
         return (tf.cast(image, tf.float32) / 255.0 - self.mean) / self.std
 
-    def _augment(self, image, seed):
-        """Pad ``pad`` pixels, random crop back, random horizontal flip (stateless)."""
+    def _augment(self, image, seed, cutout_size: int = 0):
+        """Pad ``pad`` pixels, random crop back, random horizontal flip, then optional
+        cutout on the normalised image (all stateless in ``seed``)."""
         height, width, channels = self.image_shape
         if self.pad:
             image = tf.pad(image, [[self.pad, self.pad], [self.pad, self.pad], [0, 0]])
             image = tf.image.stateless_random_crop(image, [height, width, channels], seed=seed)
         if self.flip:
             image = tf.image.stateless_random_flip_left_right(image, seed=seed[::-1])
+        if cutout_size:
+            corner = tf.random.stateless_uniform([2], seed=seed + 1, maxval=min(height, width),
+                                                 dtype=tf.int32)
+            image = cutout(image, cutout_size, corner)
         return image
 
     def dataset(self, split: str, batch_size: int, *, shuffle_seed: int | None = None,
-                augment: bool = False, repeat: bool = False,
+                augment: bool = False, cutout_size: int = 0, repeat: bool = False,
                 drop_remainder: bool = False) -> tf.data.Dataset:
         """Batched ``(images float32, labels int32)`` of one split.
 
         ``shuffle_seed`` shuffles deterministically (and seeds augmentation), so a resumed
-        run sees the same epoch order as an uninterrupted one.
+        run sees the same epoch order as an uninterrupted one. ``cutout_size`` > 0 adds
+        cutout to the augmentation.
         """
         images, labels = getattr(self, split)
         if drop_remainder and len(images) < batch_size:
@@ -83,8 +102,8 @@ class ImageSplits:
         if augment:
             seeds = tf.data.Dataset.random(seed=shuffle_seed or 0).batch(2)
             ds = tf.data.Dataset.zip((ds, seeds)).map(
-                lambda example, seed: (self._augment(self._normalize(example[0]), seed),
-                                       example[1]),
+                lambda example, seed: (
+                    self._augment(self._normalize(example[0]), seed, cutout_size), example[1]),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         else:
             ds = ds.map(lambda image, label: (self._normalize(image), label),

@@ -35,10 +35,14 @@ class MicroSkeleton(keras.Model, abc.ABC):
       use_aux_head: whether to build the auxiliary classifier.
       always_batch_stats: use batch statistics in every BN, even when ``training`` is
         False (the official micro search does this).
+      search_reductions: True (search): a factorized reduction precedes each reduction
+        cell, which then runs at stride 1 on inputs both derived from the previous cell.
+        False (final network): the reduction cell itself strides, on inputs k-2 and k-1.
     """
 
     def __init__(self, num_layers: int, filters: int, num_classes: int, keep_prob: float = 0.9,
-                 use_aux_head: bool = True, always_batch_stats: bool = False, **kwargs):
+                 use_aux_head: bool = True, always_batch_stats: bool = False,
+                 search_reductions: bool = True, **kwargs):
         super().__init__(**kwargs)
         if filters < 2 or filters % 2:
             raise ValueError(f"filters must be an even number >= 2, got {filters}.")
@@ -47,6 +51,7 @@ class MicroSkeleton(keras.Model, abc.ABC):
         self.num_layers, self.filters, self.num_classes = num_layers, filters, num_classes
         self.keep_prob, self.use_aux_head = keep_prob, use_aux_head
         self.always_batch_stats = always_batch_stats
+        self.search_reductions = search_reductions
         self.reduction_ids = reduction_layer_ids(num_layers)
         self.aux_head_id = self.reduction_ids[-1] + 1
 
@@ -58,6 +63,7 @@ class MicroSkeleton(keras.Model, abc.ABC):
             is_reduction = layer_id in self.reduction_ids
             if is_reduction:
                 cell_filters *= 2
+            if is_reduction and search_reductions:
                 self.reductions.append(
                     FactorizedReduction(cell_filters, name=f"reduction{layer_id}"))
             self.cells.append(self.make_cell(layer_id, cell_filters, is_reduction))
@@ -89,7 +95,7 @@ class MicroSkeleton(keras.Model, abc.ABC):
         reductions = iter(self.reductions)
         for layer_id, cell in enumerate(self.cells):
             is_reduction = layer_id in self.reduction_ids
-            if is_reduction:
+            if is_reduction and self.search_reductions:
                 # Search-style reduction: both cell inputs derive from the previous cell.
                 layers = [layers[-1], next(reductions)(layers[-1], training=bn)]
             out = call_cell(cell, layers, is_reduction, bn)

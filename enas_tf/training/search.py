@@ -26,10 +26,10 @@ from enas_tf.data.pipeline import ImageSplits
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.training.derive import derive_architecture
+from enas_tf.training.run_dir import check_and_save_config, epoch_seed
 from enas_tf.training.schedules import cosine_restarts_lr
 from enas_tf.training.steps import SearchSteps
 
-CONFIG_FILE = "config.json"
 ARC_FILE = "derived_arc.json"
 
 
@@ -90,7 +90,7 @@ class MicroSearch:
 
     def restore(self) -> int:
         """Restores the latest checkpoint if any; returns the number of finished epochs."""
-        self._check_saved_config()
+        check_and_save_config(self.config, resuming=bool(self.manager.latest_checkpoint))
         if self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
             logging.info("Resumed from %s after epoch %d.", self.manager.latest_checkpoint,
@@ -127,7 +127,7 @@ class MicroSearch:
         cfg = self.config
         lr = cosine_restarts_lr(epoch, cfg.lr_max, cfg.lr_min, cfg.lr_t0, cfg.lr_t_mul)
         self.optimizer.learning_rate = lr
-        dataset = self.data.dataset("train", cfg.batch_size, shuffle_seed=self._seed(epoch),
+        dataset = self.data.dataset("train", cfg.batch_size, shuffle_seed=epoch_seed(cfg.seed, epoch),
                                     augment=True, repeat=True, drop_remainder=True)
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         losses, accuracies, began = [], [], time.time()
@@ -150,7 +150,8 @@ class MicroSearch:
     def train_controller(self, epoch: int) -> dict[str, float]:
         """Phase 2: REINFORCE updates, each averaging several sampled architectures."""
         cfg = self.config
-        dataset = self.data.dataset("valid", cfg.batch_size, shuffle_seed=self._seed(epoch) + 1,
+        dataset = self.data.dataset("valid", cfg.batch_size,
+                                    shuffle_seed=epoch_seed(cfg.seed, epoch) + 1,
                                     repeat=True, drop_remainder=True)
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         history: dict[str, list[float]] = {}
@@ -172,7 +173,7 @@ class MicroSearch:
         batch, scores it on the whole validation split and writes ``derived_arc.json``."""
         result = derive_architecture(self.steps, self.search_space, self.data, self.strategy,
                                      self.config.derive_num_samples, self.config.batch_size,
-                                     seed=self._seed(int(self.epoch)) + 2)
+                                     seed=epoch_seed(self.config.seed, int(self.epoch)) + 2)
         result["epochs_trained"] = int(self.epoch)
         path = os.path.join(self.config.output_dir, ARC_FILE)
         with open(path, "w") as f:
@@ -187,25 +188,6 @@ class MicroSearch:
         return result
 
     # --- internals -----------------------------------------------------------------
-
-    def _seed(self, epoch: int) -> int:
-        return self.config.seed * 100_003 + epoch * 7
-
-    def _check_saved_config(self) -> None:
-        os.makedirs(self.config.output_dir, exist_ok=True)
-        path = os.path.join(self.config.output_dir, CONFIG_FILE)
-        if os.path.exists(path) and self.manager.latest_checkpoint:
-            with open(path) as f:
-                saved = json.load(f)
-            changed = self.config.incompatible_changes(saved)
-            if changed:
-                details = ", ".join(f"{k}: {saved[k]!r} -> {getattr(self.config, k)!r}"
-                                    for k in changed)
-                raise ValueError(
-                    f"{self.config.output_dir} holds a run with different settings ({details}); "
-                    "use another --output_dir or the original settings to resume.")
-        with open(path, "w") as f:
-            f.write(self.config.to_json())
 
     def _write_summaries(self, epoch: int, train: dict[str, float],
                          controller: dict[str, float]) -> None:

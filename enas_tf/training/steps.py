@@ -20,7 +20,7 @@ def _sum_ce(labels, logits):
         labels=tf.cast(labels, tf.int32), logits=logits))
 
 
-def _num_correct(labels, logits):
+def num_correct(labels, logits):
     predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
     return tf.reduce_sum(tf.cast(tf.equal(predictions, tf.cast(labels, tf.int32)), tf.float32))
 
@@ -28,6 +28,53 @@ def _num_correct(labels, logits):
 def l2_penalty(variables) -> tf.Tensor:
     """``sum(w**2)`` over all variables, BN scale/offset included, as official ENAS."""
     return tf.add_n([tf.reduce_sum(tf.square(v)) for v in variables])
+
+
+def sum_replicas(strategy: tf.distribute.Strategy, value) -> tf.Tensor:
+    """The sum over replicas of a per-replica value."""
+    return strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+
+
+def sgd_replica_step(forward, variables, optimizer, images, labels,
+                     strategy: tf.distribute.Strategy, global_batch_size: int, l2_reg: float,
+                     aux_weight: float):
+    """One replica's part of an SGD step: CE (+ aux CE) (+ L2), gradients, update.
+
+    ``forward(images)`` returns ``(logits, aux_logits or None)``. Returns this replica's
+    share of the mean CE and its number of correct predictions.
+    """
+    with tf.GradientTape() as tape:
+        logits, aux_logits = forward(images)
+        ce = _sum_ce(labels, logits) / global_batch_size
+        loss = ce
+        if aux_weight and aux_logits is not None:
+            loss += aux_weight * _sum_ce(labels, aux_logits) / global_batch_size
+        if l2_reg:
+            loss += l2_reg * l2_penalty(variables) / strategy.num_replicas_in_sync
+    grads = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(grads, variables))
+    return ce, num_correct(labels, logits)
+
+
+def distributed_sgd_step(forward, variables, optimizer, images, labels,
+                         strategy: tf.distribute.Strategy, global_batch_size: int,
+                         l2_reg: float, aux_weight: float):
+    """A full SGD step under ``strategy``; returns (mean CE, accuracy) of the global batch."""
+    def replica_step(images, labels):
+        return sgd_replica_step(forward, variables, optimizer, images, labels, strategy,
+                                global_batch_size, l2_reg, aux_weight)
+
+    ce, correct = strategy.run(replica_step, args=(images, labels))
+    return (sum_replicas(strategy, ce), sum_replicas(strategy, correct) / global_batch_size)
+
+
+def distributed_count_correct(forward, images, labels, strategy: tf.distribute.Strategy):
+    """(correct predictions, examples) of ``forward(images) -> logits`` over all replicas."""
+    def replica_fn(images, labels):
+        return num_correct(labels, forward(images)), tf.cast(tf.shape(labels)[0], tf.float32)
+
+    correct, count = strategy.run(replica_fn, args=(images, labels))
+    return sum_replicas(strategy, correct), sum_replicas(strategy, count)
 
 
 class SearchSteps:
@@ -52,40 +99,18 @@ class SearchSteps:
     def _train_step(self, images, labels, arc):
         """One SGD step of the shared weights on ``arc``; returns (mean CE, accuracy)."""
         self.trace_count += 1
-        use_aux = self.aux_weight > 0 and self.supernet.aux_head is not None
-        replicas = self.strategy.num_replicas_in_sync
-
-        def replica_step(images, labels):
-            variables = self.supernet.trainable_variables
-            with tf.GradientTape() as tape:
-                logits, aux_logits = self.supernet(images, arc=arc, training=True,
-                                                   return_aux=True)
-                ce = _sum_ce(labels, logits) / self.global_batch_size
-                loss = ce
-                if use_aux:
-                    loss += self.aux_weight * _sum_ce(labels, aux_logits) / self.global_batch_size
-                if self.l2_reg:
-                    loss += self.l2_reg * l2_penalty(variables) / replicas
-            grads = tape.gradient(loss, variables)
-            self.optimizer.apply_gradients(zip(grads, variables))
-            return ce, _num_correct(labels, logits)
-
-        ce, correct = self.strategy.run(replica_step, args=(images, labels))
-        reduce = lambda v: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-        return reduce(ce), reduce(correct) / self.global_batch_size
+        return distributed_sgd_step(
+            lambda x: self.supernet(x, arc=arc, training=True, return_aux=True),
+            self.supernet.trainable_variables, self.optimizer, images, labels, self.strategy,
+            self.global_batch_size, self.l2_reg, self.aux_weight)
 
     def _count_correct(self, images, labels, arc):
         """(correct predictions, examples) of ``arc`` on one batch, no weight update.
 
         BN uses batch statistics (official search); dropout is off.
         """
-        def replica_fn(images, labels):
-            logits = self.supernet(images, arc=arc, training=False)
-            return _num_correct(labels, logits), tf.cast(tf.shape(labels)[0], tf.float32)
-
-        correct, count = self.strategy.run(replica_fn, args=(images, labels))
-        reduce = lambda v: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-        return reduce(correct), reduce(count)
+        return distributed_count_correct(lambda x: self.supernet(x, arc=arc, training=False),
+                                         images, labels, self.strategy)
 
     def _controller_sample(self, images, labels):
         """Samples one architecture, rewards it by its accuracy on this validation batch

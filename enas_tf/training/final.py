@@ -1,0 +1,174 @@
+"""Training one architecture from scratch (the official final training).
+
+Nesterov SGD with epoch-wise cosine restarts, CE + aux CE + L2, drop-path phased in over
+training, cutout, test-set evaluation every ``eval_every`` epochs and at the end, a
+checkpoint after every epoch (rerunning resumes), TensorBoard logs, and finally the
+trained model in the native ``.keras`` format.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from enas_tf.config import FinalConfig
+from enas_tf.data.pipeline import ImageSplits
+from enas_tf.export import build_final_model
+from enas_tf.models.summary import describe_model
+from enas_tf.training.run_dir import check_and_save_config, epoch_seed
+from enas_tf.training.schedules import cosine_restarts_lr
+from enas_tf.training.steps import distributed_count_correct, distributed_sgd_step
+
+MODEL_FILE = "model.keras"
+RESULT_FILE = "result.json"
+
+
+class FinalTraining:
+    """Trains the final network of ``arc`` on ``data.train``; evaluates on ``data.test``.
+
+    Args:
+      config: all settings; validated here.
+      arc: the architecture (``enas_tf.export.load_architecture``).
+      data: image splits; the validation split is unused (keep ``num_valid=0``).
+      strategy: a ``tf.distribute`` strategy; the default one-device strategy if None.
+    """
+
+    def __init__(self, config: FinalConfig, arc: Sequence[int], data: ImageSplits,
+                 strategy: tf.distribute.Strategy | None = None):
+        self.config = config.validate()
+        self.data = data
+        self.strategy = strategy or tf.distribute.get_strategy()
+        if len(data.train[0]) < config.batch_size:
+            raise ValueError(f"batch_size={config.batch_size} is larger than the training "
+                             f"split ({len(data.train[0])} images).")
+        tf.random.set_seed(config.seed)
+        keras.utils.set_random_seed(config.seed)
+        with self.strategy.scope():
+            self.model = build_final_model(arc, config, data.num_classes, data.image_shape)
+            self.optimizer = keras.optimizers.SGD(
+                config.lr_max, momentum=config.momentum, nesterov=True,
+                clipnorm=config.grad_bound or None)
+            self.optimizer.build(self.model.trainable_variables)
+        self.facts = describe_model(self.model, data.image_shape)
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
+        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
+                                              epoch=self.epoch)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(config.output_dir, "checkpoints"),
+            max_to_keep=config.max_checkpoints)
+        self.writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "tensorboard"))
+        self.train_step = tf.function(self._train_step)
+        self.count_correct = tf.function(self._count_correct)
+
+    # --- public API ----------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        """Trains (or resumes) to ``num_epochs``, saves the model, returns the result."""
+        cfg = self.config
+        check_and_save_config(cfg, resuming=bool(self.manager.latest_checkpoint))
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            logging.info("Resumed from %s after epoch %d.", self.manager.latest_checkpoint,
+                         int(self.epoch))
+        steps = cfg.steps_for(len(self.data.train[0]))
+        logging.info("Final training on %s: %d epochs x %d steps, batch %d, %d replica(s).\n"
+                     "architecture: %s\n%s", self.data.name, cfg.num_epochs, steps,
+                     cfg.batch_size, self.strategy.num_replicas_in_sync,
+                     self.model.search_space.to_string(self.model.arc),
+                     self.model.search_space.describe(self.model.arc))
+        test_accuracy = None
+        for epoch in range(int(self.epoch), cfg.num_epochs):
+            began = time.time()
+            stats = self.train_epoch(epoch, steps)
+            self.epoch.assign(epoch + 1)
+            path = self.manager.save(checkpoint_number=epoch + 1)
+            last = epoch + 1 == cfg.num_epochs
+            if (epoch + 1) % cfg.eval_every == 0 or last:
+                test_accuracy = self.evaluate("test")
+                stats["test_accuracy"] = test_accuracy
+            self._write_summaries(epoch + 1, stats)
+            logging.info("epoch %d/%d done in %.0fs: loss %.3f train acc %.3f lr %.5f%s | "
+                         "checkpoint %s", epoch + 1, cfg.num_epochs, time.time() - began,
+                         stats["loss"], stats["accuracy"], stats["learning_rate"],
+                         f" | test acc {test_accuracy:.4f}" if "test_accuracy" in stats else "",
+                         path)
+        if test_accuracy is None:  # Resumed after the last epoch: evaluate once more.
+            test_accuracy = self.evaluate("test")
+        return self.save(test_accuracy)
+
+    def train_epoch(self, epoch: int, steps: int) -> dict[str, float]:
+        """One epoch of ``steps`` SGD steps with the epoch's learning rate."""
+        cfg = self.config
+        lr = cosine_restarts_lr(epoch, cfg.lr_max, cfg.lr_min, cfg.lr_t0, cfg.lr_t_mul)
+        self.optimizer.learning_rate = lr
+        dataset = self.data.dataset("train", cfg.batch_size, shuffle_seed=epoch_seed(cfg.seed, epoch),
+                                    augment=True, cutout_size=cfg.cutout, repeat=True,
+                                    drop_remainder=True)
+        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        total_steps = cfg.num_epochs * steps
+        losses, accuracies, began = [], [], time.time()
+        for step in range(steps):
+            global_step = epoch * steps + step
+            self.model.set_drop_path_progress((global_step + 1) / total_steps)
+            images, labels = next(iterator)
+            loss, accuracy = self.train_step(images, labels)
+            losses.append(float(loss))
+            accuracies.append(float(accuracy))
+            if step % cfg.log_every == 0 or step == steps - 1:
+                with self.writer.as_default(step=global_step + 1):
+                    tf.summary.scalar("train/step_loss", losses[-1])
+                logging.info("epoch %d step %d/%d: loss %.3f acc %.3f (%.2fs/step)", epoch + 1,
+                             step + 1, steps, losses[-1], accuracies[-1],
+                             (time.time() - began) / (step + 1))
+        return {"loss": float(np.mean(losses)), "accuracy": float(np.mean(accuracies)),
+                "learning_rate": lr,
+                "drop_path_keep_prob_last_cell": float(self.model.cells[-1].drop_path.keep_prob)}
+
+    def evaluate(self, split: str = "test") -> float:
+        """Accuracy on a whole split, BN in inference mode."""
+        dataset = self.data.dataset(split, self.config.batch_size)
+        correct = total = 0.0
+        for images, labels in self.strategy.experimental_distribute_dataset(dataset):
+            batch_correct, batch_total = self.count_correct(images, labels)
+            correct, total = correct + float(batch_correct), total + float(batch_total)
+        return correct / max(total, 1.0)
+
+    def save(self, test_accuracy: float) -> dict[str, Any]:
+        """Writes ``model.keras`` and ``result.json``; returns the result."""
+        path = os.path.join(self.config.output_dir, MODEL_FILE)
+        self.model.save(path)
+        result = {"arc": list(self.model.arc),
+                  "architecture": self.model.search_space.to_json(self.model.arc),
+                  "test_accuracy": test_accuracy, "epochs_trained": int(self.epoch),
+                  "model_file": path, **self.facts}
+        with open(os.path.join(self.config.output_dir, RESULT_FILE), "w") as f:
+            json.dump(result, f, indent=2)
+        logging.info("Test accuracy %.4f; model saved to %s.", test_accuracy, path)
+        return result
+
+    # --- internals -----------------------------------------------------------------
+
+    def _train_step(self, images, labels):
+        cfg = self.config
+        return distributed_sgd_step(
+            lambda x: self.model(x, training=True, return_aux=True),
+            self.model.trainable_variables, self.optimizer, images, labels, self.strategy,
+            cfg.batch_size, cfg.l2_reg, cfg.aux_weight)
+
+    def _count_correct(self, images, labels):
+        return distributed_count_correct(lambda x: self.model(x, training=False), images,
+                                         labels, self.strategy)
+
+    def _write_summaries(self, epoch: int, stats: dict[str, float]) -> None:
+        with self.writer.as_default(step=epoch):
+            for key, value in stats.items():
+                group = "test" if key.startswith("test") else "train"
+                tf.summary.scalar(f"{group}/{key}", value)
+        self.writer.flush()

@@ -1,0 +1,34 @@
+"""The output directory of a run: its saved settings, checked before resuming."""
+
+from __future__ import annotations
+
+import json
+import os
+
+CONFIG_FILE = "config.json"
+
+
+def check_and_save_config(config, resuming: bool) -> None:
+    """Writes ``config`` to ``<output_dir>/config.json``.
+
+    When ``resuming`` from a checkpoint, first refuses settings that differ from the saved
+    run's in a way that would break it, naming each.
+    """
+    os.makedirs(config.output_dir, exist_ok=True)
+    path = os.path.join(config.output_dir, CONFIG_FILE)
+    if resuming and os.path.exists(path):
+        with open(path) as f:
+            saved = json.load(f)
+        changed = config.incompatible_changes(saved)
+        if changed:
+            details = ", ".join(f"{k}: {saved[k]!r} -> {getattr(config, k)!r}" for k in changed)
+            raise ValueError(
+                f"{config.output_dir} holds a run with different settings ({details}); "
+                "use another --output_dir or the original settings to resume.")
+    with open(path, "w") as f:
+        f.write(config.to_json())
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The data-order seed of ``epoch``: a resumed run sees the same order as a fresh one."""
+    return seed * 100_003 + epoch * 7
