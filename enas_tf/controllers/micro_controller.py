@@ -10,7 +10,6 @@ Constants follow the official CIFAR-10 code: 64 units, U(-0.1, 0.1) init, tanh c
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
 from enas_tf.controllers.base import Controller
@@ -59,43 +58,7 @@ class MicroController(Controller):
             self.rng = tf.random.Generator.from_seed(seed)
         self._normal_op_bias = tf.constant([NORMAL_CELL_OP_BIAS])
 
-    def sample(self):
-        return self._run(None)
-
-    def evaluate(self, arc):
-        _, log_prob, entropy = self._run(tf.cast(tf.convert_to_tensor(arc), tf.int32))
-        return log_prob, entropy
-
-    def probabilities(self, arc) -> list[np.ndarray]:
-        """Per-decision probability vectors when following ``arc`` (for tests and logs)."""
-        return [p.numpy()[0] for p in self._run(tf.constant(arc, tf.int32), return_probs=True)[3]]
-
     # --- internals -------------------------------------------------------------------
-
-    def _lstm(self, x, c, h):
-        i, f, o, g = tf.split(tf.matmul(tf.concat([x, h], axis=1), self.lstm_kernel), 4, axis=1)
-        c = tf.sigmoid(i) * tf.tanh(g) + tf.sigmoid(f) * c
-        return c, tf.sigmoid(o) * tf.tanh(c)
-
-    def _shape_logits(self, logits, tanh_constant):
-        if self.temperature is not None:
-            logits = logits / self.temperature
-        if tanh_constant is not None:
-            logits = tanh_constant * tf.tanh(logits)
-        return logits
-
-    def _choose(self, logits, forced):
-        """Samples (or takes ``forced``) one choice; returns it, its -log p and entropy."""
-        if forced is None:
-            choice = tf.random.stateless_categorical(
-                logits, 1, seed=self.rng.make_seeds(1)[:, 0], dtype=tf.int32)[0, 0]
-        else:
-            choice = forced
-        neg_log_prob = tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=tf.reshape(choice, [1]), logits=logits)[0]
-        probs = tf.nn.softmax(logits)
-        entropy = tf.stop_gradient(-tf.reduce_sum(probs * tf.nn.log_softmax(logits)))
-        return choice, neg_log_prob, entropy, probs
 
     def _run(self, forced_arc, return_probs=False):
         num_nodes = self.search_space.num_nodes
@@ -118,7 +81,8 @@ class MicroController(Controller):
                     query = tf.tanh(tf.concat(anchors_w_1, 0) + tf.matmul(h, self.w_attn_2))
                     logits = self._shape_logits(
                         tf.reshape(tf.matmul(query, self.v_attn), [1, node]), self.tanh_constant)
-                    forced = None if forced_arc is None else forced_arc[len(arc) + 2 * len(chosen_inputs)]
+                    position = len(arc) + 2 * len(chosen_inputs)
+                    forced = None if forced_arc is None else forced_arc[position]
                     index, nlp, ent, probs = self._choose(logits, forced)
                     neg_log_prob, entropy = neg_log_prob + nlp, entropy + ent
                     probs_seen.append(probs)

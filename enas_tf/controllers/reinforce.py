@@ -40,15 +40,25 @@ class Reinforce(tf.Module):
         """Samples an architecture, scores it with ``reward_fn(arc) -> accuracy`` and
         returns ``(grads, stats)``; ``stats`` has arc, accuracy, reward, entropy,
         log_prob and the updated baseline."""
-        variables = self.controller.trainable_variables
         with tf.GradientTape() as tape:
             arc, log_prob, entropy = self.controller.sample()
-        accuracy = tf.cast(reward_fn(arc), tf.float32)
+        return self._policy_gradients(tape, arc, log_prob, entropy, reward_fn(arc))
+
+    def gradients_for(self, arc, accuracy):
+        """Like ``sample_gradients`` for an architecture sampled earlier and scored since
+        (e.g. a keras-tuner trial): its log-probability under the current policy."""
+        with tf.GradientTape() as tape:
+            log_prob, entropy = self.controller.evaluate(arc)
+        return self._policy_gradients(tape, tf.convert_to_tensor(arc), log_prob, entropy,
+                                      accuracy)
+
+    def _policy_gradients(self, tape, arc, log_prob, entropy, accuracy):
+        accuracy = tf.cast(accuracy, tf.float32)
         reward = accuracy + self.entropy_weight * entropy
         self.baseline.assign_sub((1.0 - self.baseline_decay) * (self.baseline - reward))
         with tape:
             loss = -log_prob * tf.stop_gradient(reward - self.baseline)
-        grads = tape.gradient(loss, variables)
+        grads = tape.gradient(loss, self.controller.trainable_variables)
         stats = {"arc": arc, "accuracy": accuracy, "reward": reward, "entropy": entropy,
                  "log_prob": log_prob, "baseline": tf.identity(self.baseline)}
         return grads, stats
@@ -56,5 +66,9 @@ class Reinforce(tf.Module):
     def apply_gradients(self, grads_per_sample: Sequence[Sequence[tf.Tensor]]) -> None:
         """Averages the per-sample gradients and takes one optimizer step."""
         count = float(len(grads_per_sample))
-        mean = [tf.add_n(list(g)) / count for g in zip(*grads_per_sample)]
-        self.optimizer.apply_gradients(zip(mean, self.controller.trainable_variables))
+        pairs = []
+        for variable, grads in zip(self.controller.trainable_variables, zip(*grads_per_sample)):
+            grads = [tf.convert_to_tensor(g) for g in grads if g is not None]
+            if grads:  # e.g. the last decision's embedding feeds nothing
+                pairs.append((tf.add_n(grads) / count, variable))
+        self.optimizer.apply_gradients(pairs)

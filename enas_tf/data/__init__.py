@@ -19,4 +19,5 @@ def load_dataset(name: str, data_dir: str | None = None, num_valid: int | None =
     raise ValueError(f"unknown dataset {name!r}; choose cifar10 or digits.")
 
 
-__all__ = ["DATASET_SHAPES", "DataNotFoundError", "ImageSplits", "load_cifar10", "load_digits", "load_dataset"]
+__all__ = ["DATASET_SHAPES", "DataNotFoundError", "ImageSplits", "load_cifar10", "load_digits",
+           "load_dataset"]

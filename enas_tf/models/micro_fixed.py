@@ -35,7 +35,8 @@ class FixedMicroCell(keras.layers.Layer):
         for n in range(self.num_nodes):
             slots = []
             for slot in range(2):
-                source, op = self.cell_arc[4 * n + 2 * slot], self.ops[self.cell_arc[4 * n + 2 * slot + 1]]
+                source = self.cell_arc[4 * n + 2 * slot]
+                op = self.ops[self.cell_arc[4 * n + 2 * slot + 1]]
                 layer = None
                 if op.startswith("sep_conv_"):
                     layer = SepConv(filters, int(op[-1]), name=f"node{n + 2}_x{slot + 1}_{op}")

@@ -82,7 +82,8 @@ class MicroSupernet(MicroSkeleton):
 
     def make_cell(self, layer_id, filters, is_reduction):
         kind = "reduce" if is_reduction else "normal"
-        return MicroSupernetCell(filters, self.search_space.num_nodes, name=f"cell{layer_id}_{kind}")
+        return MicroSupernetCell(filters, self.search_space.num_nodes,
+                                 name=f"cell{layer_id}_{kind}")
 
     def call(self, images, arc=None, training=None, return_aux=False):
         if arc is None:

@@ -74,7 +74,8 @@ class FinalTraining:
         cfg = self.config
         check_and_save_config(cfg, resuming=bool(self.manager.latest_checkpoint))
         if self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            status = self.checkpoint.restore(self.manager.latest_checkpoint)
+            status.assert_existing_objects_matched()
             logging.info("Resumed from %s after epoch %d.", self.manager.latest_checkpoint,
                          int(self.epoch))
         steps = cfg.steps_for(len(self.data.train[0]))
@@ -108,7 +109,8 @@ class FinalTraining:
         cfg = self.config
         lr = cosine_restarts_lr(epoch, cfg.lr_max, cfg.lr_min, cfg.lr_t0, cfg.lr_t_mul)
         self.optimizer.learning_rate = lr
-        dataset = self.data.dataset("train", cfg.batch_size, shuffle_seed=epoch_seed(cfg.seed, epoch),
+        dataset = self.data.dataset("train", cfg.batch_size,
+                                    shuffle_seed=epoch_seed(cfg.seed, epoch),
                                     augment=True, cutout_size=cfg.cutout, repeat=True,
                                     drop_remainder=True)
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))

@@ -92,7 +92,8 @@ class MicroSearch:
         """Restores the latest checkpoint if any; returns the number of finished epochs."""
         check_and_save_config(self.config, resuming=bool(self.manager.latest_checkpoint))
         if self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            status = self.checkpoint.restore(self.manager.latest_checkpoint)
+            status.assert_existing_objects_matched()
             logging.info("Resumed from %s after epoch %d.", self.manager.latest_checkpoint,
                          int(self.epoch))
         return int(self.epoch)
@@ -127,7 +128,8 @@ class MicroSearch:
         cfg = self.config
         lr = cosine_restarts_lr(epoch, cfg.lr_max, cfg.lr_min, cfg.lr_t0, cfg.lr_t_mul)
         self.optimizer.learning_rate = lr
-        dataset = self.data.dataset("train", cfg.batch_size, shuffle_seed=epoch_seed(cfg.seed, epoch),
+        dataset = self.data.dataset("train", cfg.batch_size,
+                                    shuffle_seed=epoch_seed(cfg.seed, epoch),
                                     augment=True, repeat=True, drop_remainder=True)
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         losses, accuracies, began = [], [], time.time()

@@ -1,0 +1,227 @@
+"""keras-tuner integration: ENASOracle proposals, learning, state, resume, tuners, gRPC."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import make_splits
+from enas_tf.search_spaces.micro import MicroSearchSpace
+from tuner import ENASOracle, ENASSupernetTuner
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCORE = keras_tuner.Objective("score", "max")
+
+
+def _choice_space(num=4, choices=4):
+    hp = keras_tuner.HyperParameters()
+    for i in range(num):
+        hp.Choice(f"x{i}", list(range(choices)))
+    return hp
+
+
+def _synthetic(values):
+    """One best choice per decision (0); the score is the share of decisions at it."""
+    return sum(v == 0 for v in values.values()) / len(values)
+
+
+BEST = {f"x{i}": 0 for i in range(4)}
+
+
+def _run_trials(oracle, count, objective=_synthetic):
+    for _ in range(count):
+        trial = oracle.create_trial("tuner0")
+        oracle.update_trial(trial.trial_id, {"score": objective(trial.hyperparameters.values)})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+
+
+def _oracle(tmp_path, name="p", **kwargs):
+    values = dict(objective=SCORE, max_trials=200, hyperparameters=_choice_space(),
+                  learning_rate=0.01, seed=1)
+    values.update(kwargs)
+    oracle = ENASOracle(**values)
+    oracle._set_project_dir(str(tmp_path), name)
+    oracle.verbose = 0
+    return oracle
+
+
+class SyntheticTuner(keras_tuner.Tuner):
+    def run_trial(self, trial, *args, **kwargs):
+        return {"score": _synthetic(trial.hyperparameters.values)}
+
+
+def _declare(hp):
+    for i in range(4):
+        hp.Choice(f"x{i}", list(range(4)))
+
+
+def test_micro_space_proposals_are_valid_architectures_with_readable_names(tmp_path):
+    space = MicroSearchSpace(5)
+    oracle = ENASOracle(objective=SCORE, max_trials=30, search_space=space, seed=3)
+    oracle._set_project_dir(str(tmp_path), "p")
+    names = [hp.name for hp in oracle.get_space().space]
+    assert names == [d.name for d in space.decisions]
+    assert names[:2] == ["normal/node2/input1", "normal/node2/op1"]
+    seen = set()
+    for _ in range(30):
+        trial = oracle.create_trial("tuner0")
+        values = trial.hyperparameters.values
+        assert values["normal/node2/op1"] in space.ops
+        arc = oracle.choices.from_values(values)
+        assert space.validate(arc) == arc
+        seen.add(arc)
+        trial.status = "COMPLETED"
+        oracle.update_trial(trial.trial_id, {"score": 0.5})
+        oracle.end_trial(trial)
+    assert len(seen) > 20  # a stochastic policy, not one fixed proposal
+
+
+def test_probability_of_the_best_architecture_rises_on_a_synthetic_objective(tmp_path):
+    oracle = _oracle(tmp_path)
+    start = oracle.best_probability(BEST)
+    assert start == pytest.approx(1 / 256, rel=0.1)  # uniform at initialisation
+    _run_trials(oracle, 120)
+    assert oracle.updates == 120
+    assert oracle.best_probability(BEST) > 0.3 > 50 * start
+
+
+def test_min_objectives_are_rewarded_by_their_negation(tmp_path):
+    oracle = _oracle(tmp_path, objective=keras_tuner.Objective("score", "min"))
+    _run_trials(oracle, 120, objective=lambda values: 1.0 - _synthetic(values))
+    assert oracle.best_probability(BEST) > 0.3
+
+
+def test_state_round_trip_restores_the_policy(tmp_path):
+    oracle = _oracle(tmp_path, num_aggregate=3)
+    _run_trials(oracle, 7)  # two updates and one pending trial
+    state = json.loads(json.dumps(oracle.get_state()))
+    copy = _oracle(tmp_path, name="copy")
+    for trial_id, trial in oracle.trials.items():
+        copy.trials[trial_id] = trial
+    copy.set_state(state)
+    assert copy.updates == 2 and len(copy.pending) == 1
+    assert float(copy.reinforce.baseline) == pytest.approx(float(oracle.reinforce.baseline))
+    for a, b in zip(oracle.controller.trainable_variables, copy.controller.trainable_variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for a, b in zip(oracle.reinforce.optimizer.variables, copy.reinforce.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a.numpy()), np.asarray(b.numpy()))
+    # Same RNG state: the next proposals agree.
+    assert [oracle.populate_space(str(i))["values"] for i in range(3)] == [
+        copy.populate_space(str(i))["values"] for i in range(3)]
+
+
+def test_overwrite_false_resumes_the_search(tmp_path):
+    def make(max_trials):
+        oracle = ENASOracle(objective=SCORE, max_trials=max_trials, learning_rate=0.01, seed=1)
+        return SyntheticTuner(oracle=oracle, hypermodel=_declare, directory=str(tmp_path),
+                              project_name="resume", overwrite=False)
+
+    first = make(10)
+    first.search(verbose=0)
+    weights = [v.numpy() for v in first.oracle.controller.trainable_variables]
+    second = make(25)
+    assert second.oracle.updates == 10
+    for a, b in zip(weights, second.oracle.controller.trainable_variables):
+        np.testing.assert_array_equal(a, b.numpy())
+    second.search(verbose=0)
+    assert len(second.oracle.trials) == 25 and second.oracle.updates == 25
+
+
+def test_plain_path_drives_an_ordinary_hypermodel_with_fit(tmp_path):
+    x = np.random.default_rng(0).normal(size=(64, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int32)
+
+    def build(hp):
+        model = keras.Sequential([
+            keras.Input((6,)),
+            keras.layers.Dense(hp.Choice("units", [4, 16]), activation=hp.Choice(
+                "activation", ["relu", "tanh"])),
+            keras.layers.Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+
+    oracle = ENASOracle(objective="val_accuracy", max_trials=3, seed=2)
+    tuner = keras_tuner.Tuner(oracle=oracle, hypermodel=build, directory=str(tmp_path),
+                              project_name="plain")
+    tuner.search(x, y, validation_split=0.25, epochs=2, verbose=0)
+    assert len(oracle.trials) == 3 and oracle.updates == 3
+    best = tuner.get_best_hyperparameters()[0].values
+    assert best["units"] in (4, 16) and best["activation"] in ("relu", "tanh")
+    model = tuner.get_best_models(1)[0]
+    assert model.predict(x[:2], verbose=0).shape == (2, 2)
+    tuner.results_summary(1)
+
+
+def test_unsupported_hyperparameters_are_named(tmp_path):
+    hp = keras_tuner.HyperParameters()
+    hp.Int("units", 1, 8)
+    oracle = ENASOracle(objective=SCORE, max_trials=2, hyperparameters=hp)
+    oracle._set_project_dir(str(tmp_path), "p")
+    with pytest.raises(ValueError, match="'units' is Int"):
+        oracle.create_trial("tuner0")
+
+
+def test_supernet_tuner_shares_weights_and_returns_final_models(tmp_path):
+    data = make_splits(num_train=64, num_valid=32)
+    tuner = ENASSupernetTuner(data, max_trials=3, num_nodes=2, filters=4, batch_size=16,
+                              steps_per_trial=2, final_num_layers=1, final_filters=4,
+                              directory=str(tmp_path), project_name="supernet")
+    before = [v.numpy().copy() for v in tuner.supernet.trainable_variables]
+    tuner.search()
+    assert tuner.steps.trace_count == 1  # every trial reuses the one traced step
+    assert int(tuner.sgd.iterations) == 6
+    assert any(not np.allclose(a, b.numpy())
+               for a, b in zip(before, tuner.supernet.trainable_variables))
+    trial = tuner.oracle.get_best_trials(1)[0]
+    assert 0.0 <= trial.score <= 1.0
+    model = tuner.get_best_models(1)[0]
+    assert type(model).__name__ == "FinalMicroNetwork"
+    assert model.arc == tuner.architecture(trial.hyperparameters)
+    # Resuming restores the shared weights as well as the oracle.
+    resumed = ENASSupernetTuner(data, max_trials=4, num_nodes=2, filters=4, batch_size=16,
+                                steps_per_trial=2, final_num_layers=1, final_filters=4,
+                                directory=str(tmp_path), project_name="supernet")
+    assert int(resumed.sgd.iterations) == 6
+    for a, b in zip(tuner.supernet.trainable_variables, resumed.supernet.trainable_variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_distributed_tuning_with_a_chief_and_two_workers(tmp_path):
+    port, max_trials = _free_port(), 12
+    script = os.path.join(ROOT, "tests", "distributed_tuning.py")
+
+    def start(tuner_id):
+        env = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
+                   KERASTUNER_ORACLE_PORT=str(port), CUDA_VISIBLE_DEVICES="")
+        return subprocess.Popen([sys.executable, script, str(tmp_path), str(max_trials)],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+
+    chief = start("chief")
+    workers = [start("tuner0"), start("tuner1")]
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    chief_output = chief.communicate(timeout=600)[0]
+    for process, output in zip(workers + [chief], outputs + [chief_output]):
+        assert process.returncode == 0, output[-3000:]
+    ran = [output.count("ran trial") for output in outputs]
+    assert sum(ran) == max_trials and min(ran) >= 1, ran  # both workers did trials
+    with open(tmp_path / "distributed" / "oracle.json") as f:
+        state = json.load(f)
+    # The chief's controller took one update per completed trial, from both workers.
+    assert state["enas"]["updates"] == max_trials
+    assert len(state["end_order"]) == max_trials

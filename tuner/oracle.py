@@ -1,0 +1,218 @@
+"""``ENASOracle``: the ENAS controller proposing keras-tuner trials, trained by REINFORCE.
+
+Each trial's hyperparameters are one architecture's choices, declared as ``hp.Choice``s
+with readable names (``normal/node2/input1``, ``normal/node2/op1``, ...) for an enas-tf
+search space, or the user's own ``hp.Choice``s. When a trial ends, its objective becomes
+the reward: the baseline moves, and after every ``num_aggregate`` completed trials one
+Adam step is taken on the averaged policy gradients. Controller weights, baseline,
+optimizer state and sampling RNG are part of ``get_state``/``set_state``, so keras-tuner's
+own ``oracle.json`` resumes the policy with ``overwrite=False``, and a chief oracle
+learns from every worker's trials in distributed tuning.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+
+import keras_tuner
+import numpy as np
+import tensorflow as tf
+
+from enas_tf.controllers.micro_controller import MicroController
+from enas_tf.controllers.reinforce import Reinforce
+from enas_tf.controllers.sequence_controller import SequenceController
+from enas_tf.search_spaces.base import SearchSpace
+from enas_tf.search_spaces.choices import ChoiceSearchSpace
+from enas_tf.search_spaces.micro import MicroSearchSpace
+
+TrialStatus = keras_tuner.engine.trial.TrialStatus
+
+
+def _encode(value) -> dict[str, Any]:
+    """An array as JSON-safe base64 (far faster to write than a list of floats)."""
+    array = np.asarray(value)
+    return {"dtype": array.dtype.str, "shape": list(array.shape),
+            "data": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def _decode(data: dict[str, Any]) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(data["data"]), np.dtype(data["dtype"])).reshape(
+        data["shape"])
+
+
+def declare_search_space(space: SearchSpace, hp: keras_tuner.HyperParameters) -> None:
+    """Declares one ``hp.Choice`` per decision of ``space`` (op decisions by op name)."""
+    for decision in space.decisions:
+        values = list(decision.labels) if decision.labels else list(range(decision.num_choices))
+        hp.Choice(decision.name, values, ordered=False)
+
+
+class ENASOracle(keras_tuner.Oracle):
+    """An oracle whose proposals come from an ENAS LSTM controller.
+
+    Args:
+      objective: keras-tuner objective (name or ``keras_tuner.Objective``); maximised or
+        minimised as its direction says (the reward is the negated value for ``min``).
+      max_trials: total trials.
+      search_space: an enas-tf space (e.g. ``MicroSearchSpace()``) whose decisions become
+        the trials' hyperparameters and which the official controller drives. If None,
+        the space is the ``hp.Choice``s the hypermodel declares, under a
+        ``SequenceController``.
+      num_aggregate: completed trials averaged per controller update.
+      learning_rate, entropy_weight, baseline_decay: REINFORCE settings (official ENAS
+        defaults).
+      lstm_size: controller LSTM units.
+      tanh_constant: logits become ``tanh_constant * tanh(logits)``. "auto" (default):
+        the official 1.1 for an enas-tf space; off (None) for ``hp.Choice`` spaces, where
+        a cap on the logits would keep the policy from ever settling on one choice.
+      seed: seeds the controller (initialisation and sampling).
+      Other keyword arguments go to ``keras_tuner.Oracle``.
+    """
+
+    def __init__(self, objective=None, max_trials: int = 10,
+                 search_space: SearchSpace | None = None, num_aggregate: int = 1,
+                 learning_rate: float = 0.0035, entropy_weight: float = 1e-4,
+                 baseline_decay: float = 0.99, lstm_size: int = 64,
+                 tanh_constant: float | str | None = "auto", seed: int | None = None,
+                 **kwargs):
+        hyperparameters = kwargs.pop("hyperparameters", None)
+        if search_space is not None:
+            hyperparameters = hyperparameters or keras_tuner.HyperParameters()
+            declare_search_space(search_space, hyperparameters)
+            kwargs.setdefault("allow_new_entries", False)
+            kwargs.setdefault("tune_new_entries", False)
+        super().__init__(objective=objective, max_trials=max_trials,
+                         hyperparameters=hyperparameters, seed=seed, **kwargs)
+        if num_aggregate < 1:
+            raise ValueError(f"num_aggregate must be >= 1, got {num_aggregate}.")
+        self.search_space = search_space
+        self.num_aggregate = num_aggregate
+        if tanh_constant == "auto":
+            tanh_constant = 1.1 if search_space is not None else None
+        self.controller_settings = dict(lstm_size=lstm_size, tanh_constant=tanh_constant)
+        self.reinforce_settings = dict(learning_rate=learning_rate,
+                                       entropy_weight=entropy_weight,
+                                       baseline_decay=baseline_decay)
+        self.choices: ChoiceSearchSpace | None = None
+        self.reinforce: Reinforce | None = None
+        self.pending: list[tuple[list[int], float]] = []  # (arc, reward) since last update
+        self.updates = 0
+        self.baseline_started = False
+
+    # --- the policy ----------------------------------------------------------------
+
+    @property
+    def controller(self):
+        return None if self.reinforce is None else self.reinforce.controller
+
+    def _ensure_controller(self) -> None:
+        """Builds the controller once the space is known (keras-tuner fills it lazily)."""
+        if self.reinforce is not None:
+            return
+        if self.search_space is not None:
+            decisions = self.search_space.decisions
+            self.choices = ChoiceSearchSpace([
+                (d.name, list(d.labels) if d.labels else list(range(d.num_choices)))
+                for d in decisions])
+        else:
+            self.choices = ChoiceSearchSpace(self._declared_choices())
+        seed = int(self.seed)
+        if isinstance(self.search_space, MicroSearchSpace):
+            controller = MicroController(self.search_space, seed=seed,
+                                         **self.controller_settings)
+        else:
+            controller = SequenceController(self.search_space or self.choices, seed=seed,
+                                            **self.controller_settings)
+        self.reinforce = Reinforce(controller, **self.reinforce_settings)
+        self._sample = tf.function(lambda: controller.sample()[0])
+        self._gradients_for = tf.function(lambda arc, reward: self.reinforce.gradients_for(
+            arc, reward)[0])
+        self._log_prob = tf.function(lambda arc: controller.evaluate(arc)[0])
+
+    def _declared_choices(self) -> list[tuple[str, list[Any]]]:
+        choices = []
+        for hp in self.hyperparameters.space:
+            if not isinstance(hp, keras_tuner.engine.hyperparameters.Choice):
+                raise ValueError(
+                    f"ENASOracle samples hp.Choice hyperparameters only; {hp.name!r} is "
+                    f"{type(hp).__name__}. Declare it as hp.Choice, or fix it with "
+                    "hp.Fixed.")
+            if hp.conditions:
+                raise ValueError(f"ENASOracle does not support conditional hyperparameters "
+                                 f"({hp.name!r}).")
+            choices.append((hp.name, list(hp.values)))
+        if not choices:
+            raise ValueError("the search space is empty: the hypermodel declared no hp.Choice.")
+        return choices
+
+    def best_probability(self, values: dict[str, Any]) -> float:
+        """The policy's probability of sampling exactly ``values`` (for monitoring)."""
+        self._ensure_controller()
+        arc = self.choices.from_values(values)
+        return float(tf.exp(self._log_prob(tf.constant(arc, tf.int32))))
+
+    # --- keras-tuner hooks -----------------------------------------------------------
+
+    def populate_space(self, trial_id):
+        self._ensure_controller()
+        arc = self._sample().numpy()
+        return {"status": TrialStatus.RUNNING, "values": self.choices.to_values(arc)}
+
+    @keras_tuner.synchronized
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        trial = self.trials[trial.trial_id]
+        if trial.status != TrialStatus.COMPLETED or trial.score is None:
+            return
+        score = float(trial.score)
+        if not math.isfinite(score):
+            return
+        self._ensure_controller()
+        reward = score if self.objective.direction == "max" else -score
+        arc = self.choices.from_values(trial.hyperparameters.values)
+        if not self.baseline_started:
+            # Start the baseline at the first reward rather than 0: with few, costly
+            # trials a baseline still climbing from 0 would reward every early sample.
+            self.reinforce.baseline.assign(reward)
+            self.baseline_started = True
+        self.pending.append((list(arc), reward))
+        if len(self.pending) >= self.num_aggregate:
+            grads = [self._gradients_for(tf.constant(a, tf.int32), tf.constant(r, tf.float32))
+                     for a, r in self.pending]
+            self.reinforce.apply_gradients(grads)
+            self.pending, self.updates = [], self.updates + 1
+        self.save()
+
+    def get_state(self):
+        state = super().get_state()
+        policy = None
+        if self.reinforce is not None:
+            policy = {
+                "controller": [_encode(v.numpy()) for v in self.controller.trainable_variables],
+                "rng_state": _encode(self.controller.rng.state.numpy()),
+                "baseline": float(self.reinforce.baseline.numpy()),
+                "optimizer": [_encode(v.numpy()) for v in self.reinforce.optimizer.variables],
+            }
+        state["enas"] = {"policy": policy, "pending": self.pending, "updates": self.updates,
+                         "baseline_started": self.baseline_started}
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        enas = state.get("enas") or {}
+        self.pending = [(list(a), float(r)) for a, r in enas.get("pending", [])]
+        self.updates = int(enas.get("updates", 0))
+        self.baseline_started = bool(enas.get("baseline_started", False))
+        policy = enas.get("policy")
+        if policy is None:
+            return
+        self.reinforce = None
+        self._ensure_controller()
+        for variable, value in zip(self.controller.trainable_variables, policy["controller"]):
+            variable.assign(_decode(value))
+        self.controller.rng.reset(_decode(policy["rng_state"]))
+        self.reinforce.baseline.assign(policy["baseline"])
+        for variable, value in zip(self.reinforce.optimizer.variables, policy["optimizer"]):
+            variable.assign(_decode(value))
