@@ -10,7 +10,6 @@ import keras
 import keras_tuner
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from conftest import make_splits
 from enas_tf.search_spaces.micro import MicroSearchSpace

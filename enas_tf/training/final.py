@@ -22,8 +22,7 @@ from enas_tf.config import FinalConfig
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
-from enas_tf.training.run_dir import check_and_save_config, epoch_seed
-from enas_tf.training.schedules import cosine_restarts_lr
+from enas_tf.training.run_dir import check_and_save_config, start_training_epoch
 from enas_tf.training.steps import distributed_count_correct, distributed_sgd_step
 
 MODEL_FILE = "model.keras"
@@ -107,13 +106,8 @@ class FinalTraining:
     def train_epoch(self, epoch: int, steps: int) -> dict[str, float]:
         """One epoch of ``steps`` SGD steps with the epoch's learning rate."""
         cfg = self.config
-        lr = cosine_restarts_lr(epoch, cfg.lr_max, cfg.lr_min, cfg.lr_t0, cfg.lr_t_mul)
-        self.optimizer.learning_rate = lr
-        dataset = self.data.dataset("train", cfg.batch_size,
-                                    shuffle_seed=epoch_seed(cfg.seed, epoch),
-                                    augment=True, cutout_size=cfg.cutout, repeat=True,
-                                    drop_remainder=True)
-        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data,
+                                            self.strategy, cutout_size=cfg.cutout)
         total_steps = cfg.num_epochs * steps
         losses, accuracies, began = [], [], time.time()
         for step in range(steps):

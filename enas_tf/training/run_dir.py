@@ -1,9 +1,13 @@
-"""The output directory of a run: its saved settings, checked before resuming."""
+"""What every training run shares: its saved settings (checked before resuming), the
+per-epoch data order and the start of each training epoch."""
 
 from __future__ import annotations
 
 import json
 import os
+from typing import Iterator
+
+from enas_tf.training.schedules import cosine_restarts_lr
 
 CONFIG_FILE = "config.json"
 
@@ -32,3 +36,16 @@ def check_and_save_config(config, resuming: bool) -> None:
 def epoch_seed(seed: int, epoch: int) -> int:
     """The data-order seed of ``epoch``: a resumed run sees the same order as a fresh one."""
     return seed * 100_003 + epoch * 7
+
+
+def start_training_epoch(config, epoch: int, optimizer, data, strategy,
+                         cutout_size: int = 0) -> tuple[float, Iterator]:
+    """Sets ``epoch``'s cosine-restart learning rate and returns it with a distributed
+    iterator over the augmented training split in ``epoch``'s order."""
+    lr = cosine_restarts_lr(epoch, config.lr_max, config.lr_min, config.lr_t0,
+                            config.lr_t_mul)
+    optimizer.learning_rate = lr
+    dataset = data.dataset("train", config.batch_size,
+                           shuffle_seed=epoch_seed(config.seed, epoch), augment=True,
+                           cutout_size=cutout_size, repeat=True, drop_remainder=True)
+    return lr, iter(strategy.experimental_distribute_dataset(dataset))

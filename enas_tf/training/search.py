@@ -26,8 +26,7 @@ from enas_tf.data.pipeline import ImageSplits
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.training.derive import derive_architecture
-from enas_tf.training.run_dir import check_and_save_config, epoch_seed
-from enas_tf.training.schedules import cosine_restarts_lr
+from enas_tf.training.run_dir import check_and_save_config, epoch_seed, start_training_epoch
 from enas_tf.training.steps import SearchSteps
 
 ARC_FILE = "derived_arc.json"
@@ -126,12 +125,8 @@ class MicroSearch:
     def train_shared_weights(self, epoch: int, steps: int) -> dict[str, float]:
         """Phase 1: ``steps`` SGD steps, a fresh architecture for each."""
         cfg = self.config
-        lr = cosine_restarts_lr(epoch, cfg.lr_max, cfg.lr_min, cfg.lr_t0, cfg.lr_t_mul)
-        self.optimizer.learning_rate = lr
-        dataset = self.data.dataset("train", cfg.batch_size,
-                                    shuffle_seed=epoch_seed(cfg.seed, epoch),
-                                    augment=True, repeat=True, drop_remainder=True)
-        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data,
+                                            self.strategy)
         losses, accuracies, began = [], [], time.time()
         for step in range(steps):
             images, labels = next(iterator)
