@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import make_splits
+from distributed_tuning import SyntheticTuner, declare, synthetic_score
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from tuner import ENASOracle, ENASSupernetTuner
 
@@ -26,15 +27,10 @@ def _choice_space(num=4, choices=4):
     return hp
 
 
-def _synthetic(values):
-    """One best choice per decision (0); the score is the share of decisions at it."""
-    return sum(v == 0 for v in values.values()) / len(values)
-
-
 BEST = {f"x{i}": 0 for i in range(4)}
 
 
-def _run_trials(oracle, count, objective=_synthetic):
+def _run_trials(oracle, count, objective=synthetic_score):
     for _ in range(count):
         trial = oracle.create_trial("tuner0")
         oracle.update_trial(trial.trial_id, {"score": objective(trial.hyperparameters.values)})
@@ -50,16 +46,6 @@ def _oracle(tmp_path, name="p", **kwargs):
     oracle._set_project_dir(str(tmp_path), name)
     oracle.verbose = 0
     return oracle
-
-
-class SyntheticTuner(keras_tuner.Tuner):
-    def run_trial(self, trial, *args, **kwargs):
-        return {"score": _synthetic(trial.hyperparameters.values)}
-
-
-def _declare(hp):
-    for i in range(4):
-        hp.Choice(f"x{i}", list(range(4)))
 
 
 def test_micro_space_proposals_are_valid_architectures_with_readable_names(tmp_path):
@@ -94,7 +80,7 @@ def test_probability_of_the_best_architecture_rises_on_a_synthetic_objective(tmp
 
 def test_min_objectives_are_rewarded_by_their_negation(tmp_path):
     oracle = _oracle(tmp_path, objective=keras_tuner.Objective("score", "min"))
-    _run_trials(oracle, 120, objective=lambda values: 1.0 - _synthetic(values))
+    _run_trials(oracle, 120, objective=lambda values: 1.0 - synthetic_score(values))
     assert oracle.best_probability(BEST) > 0.3
 
 
@@ -120,7 +106,7 @@ def test_state_round_trip_restores_the_policy(tmp_path):
 def test_overwrite_false_resumes_the_search(tmp_path):
     def make(max_trials):
         oracle = ENASOracle(objective=SCORE, max_trials=max_trials, learning_rate=0.01, seed=1)
-        return SyntheticTuner(oracle=oracle, hypermodel=_declare, directory=str(tmp_path),
+        return SyntheticTuner(oracle=oracle, hypermodel=declare, directory=str(tmp_path),
                               project_name="resume", overwrite=False)
 
     first = make(10)

@@ -44,9 +44,8 @@ def _decode(data: dict[str, Any]) -> np.ndarray:
 
 def declare_search_space(space: SearchSpace, hp: keras_tuner.HyperParameters) -> None:
     """Declares one ``hp.Choice`` per decision of ``space`` (op decisions by op name)."""
-    for decision in space.decisions:
-        values = list(decision.labels) if decision.labels else list(range(decision.num_choices))
-        hp.Choice(decision.name, values, ordered=False)
+    for name, values in ChoiceSearchSpace.of(space).values.items():
+        hp.Choice(name, values, ordered=False)
 
 
 class ENASOracle(keras_tuner.Oracle):
@@ -112,10 +111,7 @@ class ENASOracle(keras_tuner.Oracle):
         if self.reinforce is not None:
             return
         if self.search_space is not None:
-            decisions = self.search_space.decisions
-            self.choices = ChoiceSearchSpace([
-                (d.name, list(d.labels) if d.labels else list(range(d.num_choices)))
-                for d in decisions])
+            self.choices = ChoiceSearchSpace.of(self.search_space)
         else:
             self.choices = ChoiceSearchSpace(self._declared_choices())
         seed = int(self.seed)
@@ -160,16 +156,17 @@ class ENASOracle(keras_tuner.Oracle):
         arc = self._sample().numpy()
         return {"status": TrialStatus.RUNNING, "values": self.choices.to_values(arc)}
 
-    @keras_tuner.synchronized
-    def end_trial(self, trial):
-        super().end_trial(trial)
-        trial = self.trials[trial.trial_id]
-        if trial.status != TrialStatus.COMPLETED or trial.score is None:
-            return
-        score = float(trial.score)
-        if not math.isfinite(score):
-            return
+    def score_trial(self, trial):
+        """Scores a completed trial (keras-tuner), then learns from it.
+
+        keras-tuner calls this from ``end_trial`` (synchronised, also for workers' trials
+        over gRPC), which saves the oracle afterwards, controller state included.
+        """
+        super().score_trial(trial)
+        if trial.score is None or not math.isfinite(float(trial.score)):
+            return  # keras-tuner marks the trial invalid
         self._ensure_controller()
+        score = float(trial.score)
         reward = score if self.objective.direction == "max" else -score
         arc = self.choices.from_values(trial.hyperparameters.values)
         if not self.baseline_started:
@@ -183,7 +180,6 @@ class ENASOracle(keras_tuner.Oracle):
                      for a, r in self.pending]
             self.reinforce.apply_gradients(grads)
             self.pending, self.updates = [], self.updates + 1
-        self.save()
 
     def get_state(self):
         state = super().get_state()

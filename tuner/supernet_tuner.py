@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.models.micro_final import FinalMicroNetwork
+from enas_tf.search_spaces.choices import ChoiceSearchSpace
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.training.steps import SearchSteps
@@ -51,6 +52,8 @@ class ENASSupernetTuner(keras_tuner.Tuner):
             final_aux_head = min(data.image_shape[:2]) >= 20
         self.final_sizes = (final_num_layers, final_filters, final_aux_head)
         self.search_space = MicroSearchSpace(num_nodes)
+        # Built here, not taken from the oracle: a worker's oracle is a gRPC client.
+        self.choices = ChoiceSearchSpace.of(self.search_space)
         keras.utils.set_random_seed(seed)
         self.supernet = MicroSupernet(self.search_space, num_layers=num_layers, filters=filters,
                                       num_classes=data.num_classes,
@@ -75,12 +78,7 @@ class ENASSupernetTuner(keras_tuner.Tuner):
 
     def architecture(self, hyperparameters: keras_tuner.HyperParameters) -> tuple[int, ...]:
         """The flat architecture of a trial's hyperparameters."""
-        space = self.search_space
-        arc = []
-        for decision in space.decisions:
-            value = hyperparameters.get(decision.name)
-            arc.append(decision.labels.index(value) if decision.labels else int(value))
-        return space.validate(arc)
+        return self.choices.from_values(hyperparameters.values)
 
     def run_trial(self, trial, *args, **kwargs):
         arc = tf.constant(self.architecture(trial.hyperparameters), tf.int32)

@@ -34,6 +34,12 @@ class ChoiceSearchSpace(SearchSpace):
             Decision(name, len(values), labels=tuple(str(v) for v in values))
             for name, values in self.values.items())
 
+    @classmethod
+    def of(cls, space: SearchSpace) -> "ChoiceSearchSpace":
+        """The values view of any space: op decisions by label, the others by index."""
+        return cls([(d.name, list(d.labels) if d.labels else list(range(d.num_choices)))
+                    for d in space.decisions])
+
     @property
     def decisions(self) -> tuple[Decision, ...]:
         return self._decisions

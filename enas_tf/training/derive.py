@@ -15,17 +15,14 @@ from absl import logging
 
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.search_spaces.base import SearchSpace
+from enas_tf.training.steps import split_accuracy
 
 
 def evaluate_architecture(steps, strategy: tf.distribute.Strategy, data: ImageSplits,
                           arc: tf.Tensor, batch_size: int, split: str = "valid") -> float:
     """Accuracy of ``arc`` with the shared weights over a whole split."""
-    dataset = strategy.experimental_distribute_dataset(data.dataset(split, batch_size))
-    correct = total = 0.0
-    for images, labels in dataset:
-        batch_correct, batch_total = steps.count_correct(images, labels, arc)
-        correct, total = correct + float(batch_correct), total + float(batch_total)
-    return correct / max(total, 1.0)
+    return split_accuracy(lambda images, labels: steps.count_correct(images, labels, arc),
+                          strategy, data, split, batch_size)
 
 
 def derive_architecture(steps, search_space: SearchSpace, data: ImageSplits,

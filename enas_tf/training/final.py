@@ -22,8 +22,9 @@ from enas_tf.config import FinalConfig
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
-from enas_tf.training.run_dir import check_and_save_config, start_training_epoch
-from enas_tf.training.steps import distributed_count_correct, distributed_sgd_step
+from enas_tf.training.run_dir import resume, start_training_epoch
+from enas_tf.training.steps import (distributed_count_correct, distributed_sgd_step,
+                                    split_accuracy)
 
 MODEL_FILE = "model.keras"
 RESULT_FILE = "result.json"
@@ -71,12 +72,7 @@ class FinalTraining:
     def run(self) -> dict[str, Any]:
         """Trains (or resumes) to ``num_epochs``, saves the model, returns the result."""
         cfg = self.config
-        check_and_save_config(cfg, resuming=bool(self.manager.latest_checkpoint))
-        if self.manager.latest_checkpoint:
-            status = self.checkpoint.restore(self.manager.latest_checkpoint)
-            status.assert_existing_objects_matched()
-            logging.info("Resumed from %s after epoch %d.", self.manager.latest_checkpoint,
-                         int(self.epoch))
+        resume(cfg, self.checkpoint, self.manager, self.epoch)
         steps = cfg.steps_for(len(self.data.train[0]))
         logging.info("Final training on %s: %d epochs x %d steps, batch %d, %d replica(s).\n"
                      "architecture: %s\n%s", self.data.name, cfg.num_epochs, steps,
@@ -129,12 +125,8 @@ class FinalTraining:
 
     def evaluate(self, split: str = "test") -> float:
         """Accuracy on a whole split, BN in inference mode."""
-        dataset = self.data.dataset(split, self.config.batch_size)
-        correct = total = 0.0
-        for images, labels in self.strategy.experimental_distribute_dataset(dataset):
-            batch_correct, batch_total = self.count_correct(images, labels)
-            correct, total = correct + float(batch_correct), total + float(batch_total)
-        return correct / max(total, 1.0)
+        return split_accuracy(self.count_correct, self.strategy, self.data, split,
+                              self.config.batch_size)
 
     def save(self, test_accuracy: float) -> dict[str, Any]:
         """Writes ``model.keras`` and ``result.json``; returns the result."""

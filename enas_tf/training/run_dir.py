@@ -1,4 +1,4 @@
-"""What every training run shares: its saved settings (checked before resuming), the
+"""What every training run shares: resuming (saved settings checked first), the
 per-epoch data order and the start of each training epoch."""
 
 from __future__ import annotations
@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 from typing import Iterator
+
+import tensorflow as tf
+from absl import logging
 
 from enas_tf.training.schedules import cosine_restarts_lr
 
@@ -31,6 +34,20 @@ def check_and_save_config(config, resuming: bool) -> None:
                 "use another --output_dir or the original settings to resume.")
     with open(path, "w") as f:
         f.write(config.to_json())
+
+
+def resume(config, checkpoint: tf.train.Checkpoint, manager: tf.train.CheckpointManager,
+           epoch: tf.Variable) -> int:
+    """Checks and saves the run's settings, then restores the latest checkpoint if any.
+
+    Returns the number of finished epochs (``epoch`` is part of the checkpoint).
+    """
+    latest = manager.latest_checkpoint
+    check_and_save_config(config, resuming=bool(latest))
+    if latest:
+        checkpoint.restore(latest).assert_existing_objects_matched()
+        logging.info("Resumed from %s after epoch %d.", latest, int(epoch))
+    return int(epoch)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:

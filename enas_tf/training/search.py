@@ -26,7 +26,7 @@ from enas_tf.data.pipeline import ImageSplits
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.training.derive import derive_architecture
-from enas_tf.training.run_dir import check_and_save_config, epoch_seed, start_training_epoch
+from enas_tf.training.run_dir import epoch_seed, resume, start_training_epoch
 from enas_tf.training.steps import SearchSteps
 
 ARC_FILE = "derived_arc.json"
@@ -89,13 +89,7 @@ class MicroSearch:
 
     def restore(self) -> int:
         """Restores the latest checkpoint if any; returns the number of finished epochs."""
-        check_and_save_config(self.config, resuming=bool(self.manager.latest_checkpoint))
-        if self.manager.latest_checkpoint:
-            status = self.checkpoint.restore(self.manager.latest_checkpoint)
-            status.assert_existing_objects_matched()
-            logging.info("Resumed from %s after epoch %d.", self.manager.latest_checkpoint,
-                         int(self.epoch))
-        return int(self.epoch)
+        return resume(self.config, self.checkpoint, self.manager, self.epoch)
 
     def run(self) -> dict[str, Any]:
         """Runs (or resumes) the search, derives the architecture and returns the result."""

@@ -20,7 +20,7 @@ def _sum_ce(labels, logits):
         labels=tf.cast(labels, tf.int32), logits=logits))
 
 
-def num_correct(labels, logits):
+def _num_correct(labels, logits):
     predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
     return tf.reduce_sum(tf.cast(tf.equal(predictions, tf.cast(labels, tf.int32)), tf.float32))
 
@@ -53,7 +53,7 @@ def sgd_replica_step(forward, variables, optimizer, images, labels,
             loss += l2_reg * l2_penalty(variables) / strategy.num_replicas_in_sync
     grads = tape.gradient(loss, variables)
     optimizer.apply_gradients(zip(grads, variables))
-    return ce, num_correct(labels, logits)
+    return ce, _num_correct(labels, logits)
 
 
 def distributed_sgd_step(forward, variables, optimizer, images, labels,
@@ -71,10 +71,21 @@ def distributed_sgd_step(forward, variables, optimizer, images, labels,
 def distributed_count_correct(forward, images, labels, strategy: tf.distribute.Strategy):
     """(correct predictions, examples) of ``forward(images) -> logits`` over all replicas."""
     def replica_fn(images, labels):
-        return num_correct(labels, forward(images)), tf.cast(tf.shape(labels)[0], tf.float32)
+        return _num_correct(labels, forward(images)), tf.cast(tf.shape(labels)[0], tf.float32)
 
     correct, count = strategy.run(replica_fn, args=(images, labels))
     return sum_replicas(strategy, correct), sum_replicas(strategy, count)
+
+
+def split_accuracy(count_correct, strategy: tf.distribute.Strategy, data, split: str,
+                   batch_size: int) -> float:
+    """Accuracy over a whole split; ``count_correct(images, labels) -> (correct, count)``."""
+    dataset = strategy.experimental_distribute_dataset(data.dataset(split, batch_size))
+    correct = total = 0.0
+    for images, labels in dataset:
+        batch_correct, batch_total = count_correct(images, labels)
+        correct, total = correct + float(batch_correct), total + float(batch_total)
+    return correct / max(total, 1.0)
 
 
 class SearchSteps:
