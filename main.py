@@ -65,6 +65,16 @@ HELP = {
     "eval_every": "Final: evaluate on the test split every this many epochs.",
     "log_every": "Log the training loss every this many steps.",
     "max_checkpoints": "Checkpoints kept.",
+    "num_devices": "Replicas on this machine (MirroredStrategy): the first N GPUs, or "
+                   "without GPUs the CPU split into N logical devices.",
+    "devices": "Comma-separated devices to mirror over (e.g. /gpu:0,/gpu:2); overrides "
+               "--num_devices.",
+    "multi_worker": "One replica per worker of the TF_CONFIG cluster "
+                    "(MultiWorkerMirroredStrategy); start the same command on every worker.",
+    "jit_compile": "Compile the train step with XLA.",
+    "data_parallel_calls": "Parallel calls of the tf.data augmentation map; -1 autotunes.",
+    "data_prefetch": "Batches tf.data prepares ahead of the step; -1 autotunes.",
+    "data_threads": "Size of a private tf.data thread pool; 0 uses TensorFlow's shared pool.",
 }
 
 
@@ -115,10 +125,10 @@ def config_from_flags() -> SearchConfig | FinalConfig:
     return config_class(**values).validate()
 
 
-def run_search(config: SearchConfig, data) -> None:
+def run_search(config: SearchConfig, data, strategy) -> None:
     from enas_tf.training.search import MicroSearch
 
-    result = MicroSearch(config, data).run()
+    result = MicroSearch(config, data, strategy).run()
     print(f"derived architecture: {result['architecture']['enas_string']}")
     print(f"validation accuracy of the derived architecture: {result['valid_accuracy']:.4f}")
 
@@ -130,10 +140,10 @@ def print_model_facts(facts: dict[str, int], arc_string: str) -> None:
     print(f"multiply-adds per image: {facts['multiply_adds_per_image']:,}", flush=True)
 
 
-def run_final(config: FinalConfig, arc, data) -> None:
+def run_final(config: FinalConfig, arc, data, strategy) -> None:
     from enas_tf.training.final import FinalTraining
 
-    training = FinalTraining(config, arc, data)
+    training = FinalTraining(config, arc, data, strategy)
     print_model_facts(training.facts, training.model.search_space.to_string(arc))
     result = training.run()
     print(f"test accuracy: {result['test_accuracy']:.4f}")
@@ -153,10 +163,16 @@ def main(argv: list[str]) -> int:
 
     # Heavy imports only after the flags are known to be good.
     from enas_tf.data import DATASET_SHAPES, DataNotFoundError, load_dataset
+    from enas_tf.distribute import make_strategy
     from enas_tf.export import build_final_model, load_architecture
     from enas_tf.search_spaces.micro import MicroSearchSpace
 
     try:
+        # First, while TensorFlow can still split the CPU into logical devices.
+        strategy = None
+        if not FLAGS.summary_only:
+            strategy = make_strategy(config.num_devices, config.device_list(),
+                                     config.multi_worker)
         arc = None
         if FLAGS.mode == "final":
             arc = load_architecture(MicroSearchSpace(config.num_nodes), config.arc,
@@ -172,9 +188,9 @@ def main(argv: list[str]) -> int:
         data = load_dataset(config.dataset, config.data_dir, config.num_valid, config.download,
                             config.seed)
         if FLAGS.mode == "final":
-            run_final(config, arc, data)
+            run_final(config, arc, data, strategy)
         else:
-            run_search(config, data)
+            run_search(config, data, strategy)
     except (DataNotFoundError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

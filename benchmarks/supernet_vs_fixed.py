@@ -11,12 +11,9 @@ settings (batch 160, C=20, 8 cells, CIFAR-sized input).
 from __future__ import annotations
 
 import os
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from common import FLAGS, time_calls  # also puts the repository on sys.path
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
@@ -24,22 +21,16 @@ from enas_tf.controllers.micro_controller import MicroController  # noqa: E402
 from enas_tf.models.micro_fixed import FixedMicroNetwork  # noqa: E402
 from enas_tf.search_spaces.micro import MicroSearchSpace  # noqa: E402
 from enas_tf.supernet.micro import MicroSupernet  # noqa: E402
+from enas_tf.training.optimizers import shared_weight_sgd  # noqa: E402
 from enas_tf.training.steps import l2_penalty  # noqa: E402
 
-flags.DEFINE_integer("batch_size", 160, "Batch size.")
-flags.DEFINE_integer("filters", 20, "Channels C.")
-flags.DEFINE_integer("num_layers", 6, "Official child_num_layers (cells = +2).")
-flags.DEFINE_integer("num_nodes", 5, "Searched nodes per cell.")
 flags.DEFINE_integer("image_size", 32, "Input height and width.")
-flags.DEFINE_integer("steps", 10, "Timed steps per model (after warm-up).")
 flags.DEFINE_integer("seed", 0, "Seed of the sampled architecture.")
-FLAGS = flags.FLAGS
 
 
 def make_step(model, forward):
     """A compiled train step for ``forward(images) -> (logits, aux_logits)``."""
-    optimizer = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True, clipnorm=5.0)
-    optimizer.build(model.trainable_variables)
+    optimizer = shared_weight_sgd(0.05, 0.9, 5.0, model.trainable_variables)
 
     @tf.function
     def step(images, labels, arc):
@@ -57,15 +48,8 @@ def make_step(model, forward):
 
 def time_steps(step, images, labels, arcs) -> tuple[float, float]:
     """(first-call seconds incl. tracing, median seconds of the following calls)."""
-    began = time.perf_counter()
-    float(step(images, labels, arcs[0]))
-    first = time.perf_counter() - began
-    times = []
-    for arc in arcs[1:]:
-        began = time.perf_counter()
-        float(step(images, labels, arc))
-        times.append(time.perf_counter() - began)
-    return first, float(np.median(times))
+    arcs = iter(arcs)
+    return time_calls(lambda: step(images, labels, next(arcs)), FLAGS.steps)
 
 
 def main(argv):

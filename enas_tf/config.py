@@ -45,6 +45,15 @@ class RunConfig:
     lr_t_mul: int = 2
     momentum: float = 0.9
     grad_bound: float = 5.0  # Per-variable norm clip; the official code meant this but dropped it.
+    # Devices.
+    num_devices: int = 1
+    devices: str | None = None  # Comma-separated device names; overrides num_devices.
+    multi_worker: bool = False  # MultiWorkerMirroredStrategy over the TF_CONFIG cluster.
+    jit_compile: bool = False
+    # Input pipeline (-1: tf.data.AUTOTUNE).
+    data_parallel_calls: int = -1
+    data_prefetch: int = -1
+    data_threads: int = 0  # Private tf.data thread pool size; 0: TensorFlow's shared pool.
     # Run.
     output_dir: str = "runs/enas_micro"
     seed: int = 0
@@ -53,13 +62,16 @@ class RunConfig:
 
     # Fields that may differ when resuming a run (nothing else may).
     RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = (
-        "num_epochs", "output_dir", "log_every", "max_checkpoints", "data_dir", "download")
+        "num_epochs", "output_dir", "log_every", "max_checkpoints", "data_dir", "download",
+        "num_devices", "devices", "multi_worker", "jit_compile", "data_parallel_calls",
+        "data_prefetch", "data_threads")
     # Fields that must be integers >= 1.
     POSITIVE_INTS: ClassVar[tuple[str, ...]] = (
         "num_layers", "num_nodes", "batch_size", "num_epochs", "lr_t0", "lr_t_mul",
-        "log_every", "max_checkpoints")
+        "log_every", "max_checkpoints", "num_devices")
     # Fields that must be >= 0.
-    NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("aux_weight", "l2_reg", "grad_bound", "momentum")
+    NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("aux_weight", "l2_reg", "grad_bound", "momentum",
+                                               "data_threads")
 
     def validate(self):
         """Raises ``ValueError`` naming the first bad setting; returns self."""
@@ -79,7 +91,22 @@ class RunConfig:
         _need(0.0 < self.lr_min <= self.lr_max,
               f"need 0 < lr_min <= lr_max, got lr_min={self.lr_min}, lr_max={self.lr_max}.")
         _need(bool(self.output_dir), "output_dir must be set.")
+        for name in ("data_parallel_calls", "data_prefetch"):
+            value = getattr(self, name)
+            _need(value == -1 or value >= (1 if name == "data_parallel_calls" else 0),
+                  f"{name} must be -1 (autotune) or a count, got {value}.")
+        replicas = len(self.device_list()) if self.devices else self.num_devices
+        _need(self.batch_size % replicas == 0,
+              f"batch_size={self.batch_size} does not split evenly over {replicas} devices.")
+        _need(not (self.multi_worker and (self.devices or self.num_devices > 1)),
+              "multi_worker runs one replica per worker; drop num_devices/devices.")
         return self
+
+    def device_list(self) -> list[str] | None:
+        """``devices`` as a list of names, or None when unset."""
+        if not self.devices:
+            return None
+        return [name.strip() for name in self.devices.split(",") if name.strip()]
 
     def steps_for(self, num_train: int) -> int:
         """SGD steps per epoch for a training split of ``num_train`` images."""

@@ -1,11 +1,19 @@
 """Shared test fixtures: small configurations that trace quickly on 2 CPU cores."""
 
 import os
+import socket
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
+import tensorflow as tf
+
+# Two logical CPUs, so MirroredStrategy really runs two replicas in the tests. Must
+# happen before TensorFlow initialises its devices.
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0],
+    [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
 
 from enas_tf.config import SearchConfig
 from enas_tf.data.pipeline import ImageSplits
@@ -41,3 +49,10 @@ def tiny_config(output_dir, **overrides) -> SearchConfig:
                   output_dir=str(output_dir), seed=1)
     values.update(overrides)
     return SearchConfig(**values)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from conftest import make_splits
+from conftest import free_port, make_splits
 from distributed_tuning import SyntheticTuner, declare, synthetic_score
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from tuner import ENASOracle, ENASSupernetTuner
@@ -180,14 +179,8 @@ def test_supernet_tuner_shares_weights_and_returns_final_models(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_distributed_tuning_with_a_chief_and_two_workers(tmp_path):
-    port, max_trials = _free_port(), 12
+    port, max_trials = free_port(), 12
     script = os.path.join(ROOT, "tests", "distributed_tuning.py")
 
     def start(tuner_id):

@@ -21,6 +21,7 @@ from enas_tf.models.micro_final import FinalMicroNetwork
 from enas_tf.search_spaces.choices import ChoiceSearchSpace
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.supernet.micro import MicroSupernet
+from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.steps import SearchSteps
 from tuner.oracle import ENASOracle
 
@@ -58,9 +59,7 @@ class ENASSupernetTuner(keras_tuner.Tuner):
         self.supernet = MicroSupernet(self.search_space, num_layers=num_layers, filters=filters,
                                       num_classes=data.num_classes,
                                       use_aux_head=False).build_for(data.image_shape)
-        self.sgd = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True,
-                                        clipnorm=5.0)
-        self.sgd.build(self.supernet.trainable_variables)
+        self.sgd = shared_weight_sgd(learning_rate, 0.9, 5.0, self.supernet.trainable_variables)
         oracle = ENASOracle(objective=keras_tuner.Objective("val_accuracy", "max"),
                             max_trials=max_trials, search_space=self.search_space,
                             seed=seed, **(oracle_kwargs or {}))

@@ -2,7 +2,7 @@
 
 from enas_tf.data.cifar10 import load_cifar10
 from enas_tf.data.digits import load_digits
-from enas_tf.data.pipeline import DataNotFoundError, ImageSplits
+from enas_tf.data.pipeline import DataNotFoundError, ImageSplits, PipelineOptions
 
 
 # (image shape, number of classes) of each data set, known without loading it.
@@ -19,5 +19,5 @@ def load_dataset(name: str, data_dir: str | None = None, num_valid: int | None =
     raise ValueError(f"unknown dataset {name!r}; choose cifar10 or digits.")
 
 
-__all__ = ["DATASET_SHAPES", "DataNotFoundError", "ImageSplits", "load_cifar10", "load_digits",
+__all__ = ["DATASET_SHAPES", "DataNotFoundError", "ImageSplits", "PipelineOptions", "load_cifar10", "load_digits",
            "load_dataset"]

@@ -6,6 +6,7 @@ Images stay uint8 in memory and are normalised, padded, cropped and flipped insi
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -23,6 +24,33 @@ def cutout(image: tf.Tensor, size: int, corner: tf.Tensor) -> tf.Tensor:
     inside = ((rows >= corner[0]) & (rows < corner[0] + size)
               & (cols >= corner[1]) & (cols < corner[1] + size))
     return tf.where(inside[..., None], tf.zeros_like(image), image)
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineOptions:
+    """How ``tf.data`` runs the input pipelines; -1 lets ``tf.data`` autotune the value.
+
+    ``parallel_calls`` is the parallelism of the decode/augment map, ``prefetch`` the
+    number of batches prepared ahead of the step, ``threads`` the size of a private
+    thread pool (0: TensorFlow's shared pool).
+    """
+
+    parallel_calls: int = -1
+    prefetch: int = -1
+    threads: int = 0
+
+    def tf_options(self) -> tf.data.Options:
+        options = tf.data.Options()
+        if self.threads:
+            options.threading.private_threadpool_size = self.threads
+        # In-memory data have no files to shard: workers split the examples.
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA)
+        return options
+
+
+def _autotune(value: int) -> int:
+    return tf.data.AUTOTUNE if value == -1 else value
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -44,6 +72,7 @@ class ImageSplits:
     num_classes: int
     pad: int = 4  # pixels of padding before the random crop; 0 disables cropping.
     flip: bool = True  # random horizontal flips (wrong for digits and text).
+    pipeline: PipelineOptions = dataclasses.field(default_factory=PipelineOptions)
     mean: np.ndarray = dataclasses.field(init=False)
     std: np.ndarray = dataclasses.field(init=False)
 
@@ -58,6 +87,12 @@ class ImageSplits:
         pixels = self.train[0].astype(np.float64) / 255.0
         self.mean = pixels.mean(axis=(0, 1, 2)).astype(np.float32)
         self.std = np.maximum(pixels.std(axis=(0, 1, 2)), 1e-3).astype(np.float32)
+
+    def with_pipeline(self, pipeline: PipelineOptions) -> "ImageSplits":
+        """The same splits (arrays shared, not copied) served with ``pipeline``."""
+        splits = copy.copy(self)
+        splits.pipeline = pipeline
+        return splits
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -88,8 +123,9 @@ class ImageSplits:
 
         ``shuffle_seed`` shuffles deterministically (and seeds augmentation), so a resumed
         run sees the same epoch order as an uninterrupted one. ``cutout_size`` > 0 adds
-        cutout to the augmentation.
+        cutout to the augmentation. ``self.pipeline`` sets parallelism and prefetching.
         """
+        parallel = _autotune(self.pipeline.parallel_calls)
         images, labels = getattr(self, split)
         if drop_remainder and len(images) < batch_size:
             raise ValueError(f"{self.name}/{split} has {len(images)} images, fewer than one "
@@ -104,8 +140,10 @@ class ImageSplits:
             ds = tf.data.Dataset.zip((ds, seeds)).map(
                 lambda example, seed: (
                     self._augment(self._normalize(example[0]), seed, cutout_size), example[1]),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                num_parallel_calls=parallel, deterministic=True)
         else:
             ds = ds.map(lambda image, label: (self._normalize(image), label),
-                        num_parallel_calls=tf.data.AUTOTUNE)
-        return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+                        num_parallel_calls=parallel, deterministic=True)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        return ds.prefetch(_autotune(self.pipeline.prefetch)).with_options(
+            self.pipeline.tf_options())

@@ -1,7 +1,8 @@
 """Building blocks of the ENAS micro networks, with the official op structure.
 
 Every convolution is bias-free and He-normal initialised; every batch norm uses the
-official momentum 0.9 and epsilon 1e-5 (Keras' defaults are 0.99 and 1e-3).
+official momentum 0.9 and epsilon 1e-5 (Keras' defaults are 0.99 and 1e-3) and, with
+several replicas, statistics over the whole global batch.
 ``bn_training`` lets the search supernet force batch statistics in every pass,
 as the official micro search does.
 """
@@ -11,13 +12,30 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from enas_tf.distribute.collectives import cross_replica_moments
+
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 PACKAGE = "enas_tf"
 
 
+@keras.saving.register_keras_serializable(PACKAGE)
+class ReplicaBatchNorm(keras.layers.BatchNormalization):
+    """Batch norm whose training statistics cover the global batch of all replicas.
+
+    With one replica it is Keras' ``BatchNormalization``; with several, one all-reduce
+    per call (Keras' ``synchronized=True`` needs three and a batch-sized count tensor).
+    A 2-replica step therefore normalises exactly like the 1-replica step.
+    """
+
+    def _moments(self, inputs, mask):
+        if mask is not None:
+            return super()._moments(inputs, mask)
+        return cross_replica_moments(inputs, self._reduction_axes)
+
+
 def batch_norm(name: str | None = None) -> keras.layers.BatchNormalization:
-    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+    return ReplicaBatchNorm(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
 
 
 def conv(filters: int, kernel_size: int, strides: int = 1, name: str | None = None,

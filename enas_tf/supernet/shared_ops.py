@@ -11,11 +11,19 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from enas_tf.distribute.collectives import cross_replica_moments, in_multi_replica_context
 from enas_tf.layers.ops import BN_EPSILON
 
 
 def batch_stats_norm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) -> tf.Tensor:
-    """Batch norm with batch statistics only (no moving averages), as the official search."""
+    """Batch norm with batch statistics only (no moving averages), as the official search.
+
+    With several replicas the statistics span the global batch (synchronised inside the
+    ``tf.switch_case`` branch, see ``enas_tf.distribute.collectives``).
+    """
+    if in_multi_replica_context():
+        mean, variance = cross_replica_moments(x, [0, 1, 2])
+        return tf.nn.batch_normalization(x, mean, variance, beta, gamma, BN_EPSILON)
     # One fused op (and one fused gradient op) keeps the switch_case branches small.
     y, _, _ = tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=BN_EPSILON,
                                                is_training=True)

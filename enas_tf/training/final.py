@@ -22,7 +22,8 @@ from enas_tf.config import FinalConfig
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
-from enas_tf.training.run_dir import resume, start_training_epoch
+from enas_tf.training.optimizers import shared_weight_sgd
+from enas_tf.training.run_dir import resume, setup_run, start_training_epoch
 from enas_tf.training.steps import (distributed_count_correct, distributed_sgd_step,
                                     split_accuracy)
 
@@ -37,14 +38,14 @@ class FinalTraining:
       config: all settings; validated here.
       arc: the architecture (``enas_tf.export.load_architecture``).
       data: image splits; the validation split is unused (keep ``num_valid=0``).
-      strategy: a ``tf.distribute`` strategy; the default one-device strategy if None.
+      strategy: a ``tf.distribute`` strategy; if None, the one ``config`` asks for
+        (``num_devices``, ``devices``, ``multi_worker``).
     """
 
     def __init__(self, config: FinalConfig, arc: Sequence[int], data: ImageSplits,
                  strategy: tf.distribute.Strategy | None = None):
-        self.config = config.validate()
-        self.data = data
-        self.strategy = strategy or tf.distribute.get_strategy()
+        self.config, self.data, self.strategy = setup_run(config.validate(), data, strategy)
+        config = self.config  # output_dir is per worker under multi-worker runs
         if len(data.train[0]) < config.batch_size:
             raise ValueError(f"batch_size={config.batch_size} is larger than the training "
                              f"split ({len(data.train[0])} images).")
@@ -52,10 +53,8 @@ class FinalTraining:
         keras.utils.set_random_seed(config.seed)
         with self.strategy.scope():
             self.model = build_final_model(arc, config, data.num_classes, data.image_shape)
-            self.optimizer = keras.optimizers.SGD(
-                config.lr_max, momentum=config.momentum, nesterov=True,
-                clipnorm=config.grad_bound or None)
-            self.optimizer.build(self.model.trainable_variables)
+            self.optimizer = shared_weight_sgd(config.lr_max, config.momentum,
+                                               config.grad_bound, self.model.trainable_variables)
         self.facts = describe_model(self.model, data.image_shape)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
@@ -64,7 +63,7 @@ class FinalTraining:
             self.checkpoint, os.path.join(config.output_dir, "checkpoints"),
             max_to_keep=config.max_checkpoints)
         self.writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "tensorboard"))
-        self.train_step = tf.function(self._train_step)
+        self.train_step = tf.function(self._train_step, jit_compile=config.jit_compile)
         self.count_correct = tf.function(self._count_correct)
 
     # --- public API ----------------------------------------------------------------

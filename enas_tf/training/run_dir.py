@@ -1,8 +1,10 @@
-"""What every training run shares: resuming (saved settings checked first), the
-per-epoch data order and the start of each training epoch."""
+"""What every training run shares: its strategy and per-worker output directory,
+resuming (saved settings checked first), the per-epoch data order and the start of each
+training epoch."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Iterator
@@ -10,9 +12,27 @@ from typing import Iterator
 import tensorflow as tf
 from absl import logging
 
+from enas_tf.data.pipeline import ImageSplits, PipelineOptions
+from enas_tf.distribute.strategies import make_strategy, worker_output_dir
 from enas_tf.training.schedules import cosine_restarts_lr
 
 CONFIG_FILE = "config.json"
+
+
+def setup_run(config, data: ImageSplits, strategy: tf.distribute.Strategy | None):
+    """Returns ``(config, data, strategy)`` ready for a run.
+
+    The strategy is the one given or the one ``config`` asks for (devices, workers); a
+    non-chief worker writes to its own subdirectory of ``output_dir``; the data are
+    served with ``config``'s input-pipeline options.
+    """
+    strategy = strategy or make_strategy(config.num_devices, config.device_list(),
+                                         config.multi_worker)
+    config = dataclasses.replace(
+        config, output_dir=worker_output_dir(config.output_dir, strategy))
+    data = data.with_pipeline(PipelineOptions(
+        config.data_parallel_calls, config.data_prefetch, config.data_threads))
+    return config, data, strategy
 
 
 def check_and_save_config(config, resuming: bool) -> None:

@@ -26,7 +26,8 @@ from enas_tf.data.pipeline import ImageSplits
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.training.derive import derive_architecture
-from enas_tf.training.run_dir import epoch_seed, resume, start_training_epoch
+from enas_tf.training.optimizers import shared_weight_sgd
+from enas_tf.training.run_dir import epoch_seed, resume, setup_run, start_training_epoch
 from enas_tf.training.steps import SearchSteps
 
 ARC_FILE = "derived_arc.json"
@@ -43,14 +44,14 @@ class MicroSearch:
     Args:
       config: all settings; validated here.
       data: the image splits (``enas_tf.data.load_dataset``).
-      strategy: a ``tf.distribute`` strategy; the default one-device strategy if None.
+      strategy: a ``tf.distribute`` strategy; if None, the one ``config`` asks for
+        (``num_devices``, ``devices``, ``multi_worker``).
     """
 
     def __init__(self, config: SearchConfig, data: ImageSplits,
                  strategy: tf.distribute.Strategy | None = None):
-        self.config = config.validate()
-        self.data = data
-        self.strategy = strategy or tf.distribute.get_strategy()
+        self.config, self.data, self.strategy = setup_run(config.validate(), data, strategy)
+        config = self.config  # output_dir is per worker under multi-worker runs
         if len(data.train[0]) < config.batch_size or len(data.valid[0]) < config.batch_size:
             raise ValueError(
                 f"batch_size={config.batch_size} is larger than the training "
@@ -63,10 +64,8 @@ class MicroSearch:
                 self.search_space, num_layers=config.num_layers, filters=config.filters,
                 num_classes=data.num_classes, keep_prob=config.keep_prob,
                 use_aux_head=config.aux_weight > 0).build_for(data.image_shape)
-            self.optimizer = keras.optimizers.SGD(
-                config.lr_max, momentum=config.momentum, nesterov=True,
-                clipnorm=config.grad_bound or None)
-            self.optimizer.build(self.supernet.trainable_variables)
+            self.optimizer = shared_weight_sgd(config.lr_max, config.momentum,
+                                               config.grad_bound, self.supernet.trainable_variables)
         self.controller = MicroController(
             self.search_space, lstm_size=config.lstm_size, tanh_constant=config.tanh_constant,
             op_tanh_reduce=config.op_tanh_reduce, temperature=config.temperature or None,
@@ -76,7 +75,8 @@ class MicroSearch:
             entropy_weight=config.entropy_weight, baseline_decay=config.baseline_decay)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
         self.steps = SearchSteps(self.supernet, self.optimizer, self.reinforce, self.strategy,
-                                 config.batch_size, config.l2_reg, config.aux_weight)
+                                 config.batch_size, config.l2_reg, config.aux_weight,
+                                 jit_compile=config.jit_compile)
         self.checkpoint = tf.train.Checkpoint(
             supernet=self.supernet, optimizer=self.optimizer, controller=self.controller,
             reinforce=self.reinforce, epoch=self.epoch)

@@ -1,7 +1,8 @@
 """The compiled steps of an ENAS search, each a ``tf.function`` run under a strategy.
 
 The architecture is a tensor argument (one trace serves every architecture), sampled
-once per step outside ``strategy.run`` so every replica trains the same one. Losses are
+once per step outside ``strategy.run`` and broadcast from replica 0, so every replica
+(on every worker) trains the same one. Losses are
 summed per replica and divided by the global batch size, so replicas' gradients add up
 to the gradient of the global-batch mean.
 """
@@ -12,6 +13,7 @@ import keras
 import tensorflow as tf
 
 from enas_tf.controllers.reinforce import Reinforce
+from enas_tf.distribute.collectives import broadcast_from_first_replica
 from enas_tf.supernet.micro import MicroSupernet
 
 
@@ -92,17 +94,17 @@ class SearchSteps:
     """Builds the child train step, the reward/eval forward and the controller sample step.
 
     ``trace_count`` counts Python traces of the train step (tests use it to show that
-    new architectures do not retrace).
+    new architectures do not retrace). ``jit_compile`` compiles the train step with XLA.
     """
 
     def __init__(self, supernet: MicroSupernet, optimizer: keras.optimizers.Optimizer,
                  reinforce: Reinforce, strategy: tf.distribute.Strategy, global_batch_size: int,
-                 l2_reg: float, aux_weight: float):
+                 l2_reg: float, aux_weight: float, jit_compile: bool = False):
         self.supernet, self.optimizer, self.reinforce = supernet, optimizer, reinforce
         self.strategy, self.global_batch_size = strategy, global_batch_size
         self.l2_reg, self.aux_weight = l2_reg, aux_weight
         self.trace_count = 0
-        self.train_step = tf.function(self._train_step)
+        self.train_step = tf.function(self._train_step, jit_compile=jit_compile)
         self.count_correct = tf.function(self._count_correct)
         self.controller_sample = tf.function(self._controller_sample)
         self.sample_arc = tf.function(lambda: reinforce.controller.sample()[0])
@@ -111,7 +113,8 @@ class SearchSteps:
         """One SGD step of the shared weights on ``arc``; returns (mean CE, accuracy)."""
         self.trace_count += 1
         return distributed_sgd_step(
-            lambda x: self.supernet(x, arc=arc, training=True, return_aux=True),
+            lambda x: self.supernet(x, arc=broadcast_from_first_replica(arc), training=True,
+                                    return_aux=True),
             self.supernet.trainable_variables, self.optimizer, images, labels, self.strategy,
             self.global_batch_size, self.l2_reg, self.aux_weight)
 
@@ -120,8 +123,9 @@ class SearchSteps:
 
         BN uses batch statistics (official search); dropout is off.
         """
-        return distributed_count_correct(lambda x: self.supernet(x, arc=arc, training=False),
-                                         images, labels, self.strategy)
+        return distributed_count_correct(
+            lambda x: self.supernet(x, arc=broadcast_from_first_replica(arc), training=False),
+            images, labels, self.strategy)
 
     def _controller_sample(self, images, labels):
         """Samples one architecture, rewards it by its accuracy on this validation batch
