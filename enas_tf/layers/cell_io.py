@@ -60,9 +60,9 @@ class CellInputCalibration(keras.layers.Layer):
 class CellOutput(keras.layers.Layer):
     """ReLU -> 1x1 conv -> BN over the concatenation of the cell's unused nodes.
 
-    The 1x1 kernel is stored per node (``[num_nodes + 2, C, C]``) and gathered on the
-    unused indices, so one set of weights serves every architecture; the indices may be
-    a tensor (supernet) or a constant list (fixed model).
+    The 1x1 kernel is stored per node (``[num_nodes + 2, C, C]``), so one set of weights
+    serves every architecture; the unused indices may be a tensor (supernet) or a list
+    (fixed model).
     """
 
     def __init__(self, filters: int, num_nodes: int, **kwargs):
@@ -78,10 +78,21 @@ class CellOutput(keras.layers.Layer):
         self.bn.build((None, None, None, self.filters))
 
     def call(self, nodes, unused, training=None):
-        """``nodes``: list of num_nodes + 2 tensors; ``unused``: int indices into it."""
-        chosen = tf.nn.relu(tf.gather(tf.stack(nodes), unused))
-        kernel = tf.gather(self.kernel, unused)
-        return self.bn(tf.einsum("knhwc,kcd->nhwd", chosen, kernel), training=training)
+        """``nodes``: list of num_nodes + 2 tensors; ``unused``: the indices of the nodes
+        to combine, a list (fixed architecture) or an int tensor (supernet)."""
+        if isinstance(unused, (list, tuple)):
+            parts = [self._project(nodes[k], k) for k in unused]
+        else:
+            # One cond per node, so only unused nodes are projected and no stack of all
+            # nodes is copied (1x1 conv on a concatenation = sum of per-node 1x1 convs).
+            is_unused = tf.reduce_max(tf.one_hot(unused, len(nodes), dtype=tf.int32), 0) > 0
+            parts = [tf.cond(is_unused[k], lambda k=k, node=node: self._project(node, k),
+                             lambda node=node: tf.zeros_like(node))
+                     for k, node in enumerate(nodes)]
+        return self.bn(tf.add_n(parts), training=training)
+
+    def _project(self, node, k):
+        return tf.einsum("nhwc,cd->nhwd", tf.nn.relu(node), self.kernel[k])
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "num_nodes": self.num_nodes}

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import keras
-import tensorflow as tf
 
 from enas_tf.layers.cell_io import CellInputCalibration, CellOutput
 from enas_tf.layers.ops import PACKAGE, SepConv, pool
@@ -63,7 +62,7 @@ class FixedMicroCell(keras.layers.Layer):
                     x = pool(x, op[:3])
                 outputs.append(x)
             nodes.append(outputs[0] + outputs[1])
-        return self.output_combine(nodes, tf.constant(self.unused), training=training)
+        return self.output_combine(nodes, unused=list(self.unused), training=training)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,

@@ -45,12 +45,13 @@ class MicroSupernetCell(keras.layers.Layer):
     def call(self, inputs, cell_arc, training=None):
         nodes = self.calibration(inputs, training=training)
         for n, slots in enumerate(self.sep_convs):
-            stacked = tf.stack(nodes)
             outputs = []
             for slot, (sep3, sep5) in enumerate(slots):
                 source = cell_arc[4 * n + 2 * slot]
                 op = cell_arc[4 * n + 2 * slot + 1]
-                x = tf.gather(stacked, source)
+                # Selecting by switch_case forwards one tensor; stacking all nodes to
+                # gather one would copy every node (and again in the gradient).
+                x = tf.switch_case(source, [lambda t=t: tf.identity(t) for t in nodes])
                 w3, w5 = sep3.gather(source), sep5.gather(source)
                 outputs.append(tf.switch_case(op, [
                     lambda x=x, w=w3: SharedSepConv.apply(x, w),
@@ -62,7 +63,7 @@ class MicroSupernetCell(keras.layers.Layer):
             nodes.append(outputs[0] + outputs[1])
         used = tf.reduce_max(tf.one_hot(cell_arc[0::2], self.num_nodes + 2, dtype=tf.int32), 0)
         unused = tf.reshape(tf.where(tf.equal(used, 0)), [-1])
-        return self.output_combine(nodes, unused, training=training)
+        return self.output_combine(nodes, unused=unused, training=training)
 
 
 class MicroSupernet(MicroSkeleton):
