@@ -26,6 +26,10 @@ def _run(*args):
     (["--mode=final", "--arc_file=/absent/arc.json", "--summary_only"],
      "architecture file /absent/arc.json does not exist"),
     (["--mode=final", "--drop_path_keep_prob=0"], "drop_path_keep_prob must be in (0, 1]"),
+    (["--num_devices=3", "--batch_size=16"], "batch_size=16 does not split evenly over 3"),
+    (["--multi_worker", "--num_devices=2"], "multi_worker runs one replica per worker"),
+    (["--data_prefetch=-5"], "data_prefetch must be -1 (autotune) or a count"),
+    (["--dataset=digits", "--num_valid=300", "--devices=/gpu:5"], "unknown device '/gpu:5'"),
 ])
 def test_bad_flags_fail_fast_with_a_clear_message(args, message):
     result = _run(*args)

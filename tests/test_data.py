@@ -4,7 +4,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from conftest import make_splits
-from enas_tf.data import DataNotFoundError, load_cifar10, load_dataset
+from enas_tf.data import DataNotFoundError, PipelineOptions, load_cifar10, load_dataset
 
 
 def test_cifar10_loads_through_tfds(tmp_path):
@@ -61,3 +61,18 @@ def test_digits_are_never_mirrored():
         shifts = [tf.roll(tf.pad(image, [[1, 1], [1, 1], [0, 0]]), (dy, dx), (0, 1))[1:-1, 1:-1]
                   for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
         assert any(np.array_equal(out.numpy(), s.numpy()) for s in shifts), seed
+
+
+def test_pipeline_options_reach_tf_data_and_share_the_arrays():
+    splits = make_splits()
+    tuned = splits.with_pipeline(PipelineOptions(parallel_calls=2, prefetch=3, threads=2))
+    assert tuned.train[0] is splits.train[0]  # same arrays, no copy
+    assert splits.pipeline == PipelineOptions()  # the original is unchanged
+    dataset = tuned.dataset("train", 8, shuffle_seed=0, augment=True)
+    assert dataset.options().threading.private_threadpool_size == 2
+    assert (dataset.options().experimental_distribute.auto_shard_policy
+            == tf.data.experimental.AutoShardPolicy.DATA)
+    # Same examples in the same order whatever the parallelism.
+    for (a, b), (c, d) in zip(dataset, splits.dataset("train", 8, shuffle_seed=0, augment=True)):
+        np.testing.assert_array_equal(a.numpy(), c.numpy())
+        np.testing.assert_array_equal(b.numpy(), d.numpy())
