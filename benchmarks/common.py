@@ -72,15 +72,19 @@ def time_search_steps(search, steps: int) -> tuple[float, float]:
                                                       search.steps.sample_arc()), steps)
 
 
-def time_calls(call: Callable[[], object], steps: int) -> tuple[float, float]:
-    """(first call seconds, median seconds of the next ``steps`` calls); each call's
+def time_each(call: Callable[[], object], steps: int) -> tuple[float, list[float]]:
+    """(first call seconds, seconds of each of the next ``steps`` calls); each call's
     result is fetched so the time covers the whole computation."""
-    began = time.perf_counter()
-    tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, call())
-    first = time.perf_counter() - began
-    times = []
-    for _ in range(steps):
+    def timed():
         began = time.perf_counter()
         tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, call())
-        times.append(time.perf_counter() - began)
+        return time.perf_counter() - began
+
+    first = timed()
+    return first, [timed() for _ in range(steps)]
+
+
+def time_calls(call: Callable[[], object], steps: int) -> tuple[float, float]:
+    """(first call seconds, median seconds of the next ``steps`` calls)."""
+    first, times = time_each(call, steps)
     return first, float(np.median(times))
