@@ -2,9 +2,10 @@
 
     python main.py --flagfile=flags/cifar_micro.cfg         # ENAS micro search
     python main.py --flagfile=flags/cifar_micro_final.cfg   # train an architecture
+    python main.py --mode=draw --arc_file=runs/x/derived_arc.json   # picture of one
 
-Every field of ``SearchConfig`` (``--mode=search``) and ``FinalConfig``
-(``--mode=final``) is a flag of the same name. A flag left unset takes the mode's own
+Every field of ``SearchConfig`` (``--mode=search``), ``FinalConfig`` (``--mode=final``)
+and ``DrawConfig`` (``--mode=draw``) is a flag of the same name. A flag left unset takes the mode's own
 default, so the two modes can have different official defaults. Flags are read here only
 and handed to the library as one config object.
 """
@@ -19,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from enas_tf.config import DATASETS, FinalConfig, SearchConfig  # noqa: E402
+from enas_tf.config import DrawConfig, FinalConfig, SearchConfig  # noqa: E402
 
 HELP = {
     "dataset": "Data set: cifar10 (TFDS) or digits (offline, bundled with scikit-learn).",
@@ -52,13 +53,23 @@ HELP = {
     "controller_train_steps": "Controller updates per epoch.",
     "controller_num_aggregate": "Sampled architectures averaged per controller update.",
     "derive_num_samples": "Architectures sampled and scored when deriving the result.",
+    "derive_random_samples": "Uniformly random architectures scored on the same shared "
+                             "weights when deriving, to compare the result against.",
+    "weight_sharing": "Supernet weight layout: official (sep-conv weights per input node, a "
+                      "cell-output kernel per node) or compact (one weight set per op for "
+                      "every input node, one cell-output kernel; learns about twice as fast "
+                      "under sampled wiring).",
+    "verbose": "1: progress bars with rate and ETA and one line per epoch; 0: log lines "
+               "only.",
     "output_dir": "Where TensorBoard logs, checkpoints and the derived architecture go; "
                   "rerunning with the same directory resumes.",
     "seed": "Random seed.",
-    "arc": "Final: the architecture as an official ENAS integer string (default: the "
+    "arc": "Final/draw: the architecture as an official ENAS integer string (default: the "
            "published ENAS micro architecture).",
-    "arc_file": "Final: a file holding the architecture: the derived_arc.json a search "
+    "arc_file": "Final/draw: a file holding the architecture: the derived_arc.json a search "
                 "writes, its readable JSON, or the integer string.",
+    "output_file": "Draw: the PNG to write (default: the architecture file's name with "
+                   ".png, else architecture.png).",
     "drop_path_keep_prob": "Final: drop-path keep probability of the last cell at the end "
                            "of training (ramps with depth and progress).",
     "cutout": "Final: side of the cutout square in pixels; 0 disables.",
@@ -78,7 +89,7 @@ HELP = {
 }
 
 
-MODES = {"search": SearchConfig, "final": FinalConfig}
+MODES = {"search": SearchConfig, "final": FinalConfig, "draw": DrawConfig}
 
 
 def _define_flags() -> None:
@@ -93,8 +104,9 @@ def _define_flags() -> None:
                 final_default = getattr(FinalConfig, field.name)
                 if final_default != default:
                     help_text += f" (default: {default} in search, {final_default} in final)"
-            if field.name == "dataset":
-                flags.DEFINE_enum(field.name, default, DATASETS, help_text)
+            choices = {**SearchConfig.CHOICES, **FinalConfig.CHOICES}.get(field.name)
+            if choices and field.type == "str":
+                flags.DEFINE_enum(field.name, default, list(choices), help_text)
             elif field.type in ("bool",):
                 flags.DEFINE_bool(field.name, default, help_text)
             elif field.type in ("int", "int | None"):
@@ -107,7 +119,7 @@ def _define_flags() -> None:
 
 _define_flags()
 flags.DEFINE_enum("mode", "search", list(MODES), "search: ENAS micro search; final: train "
-                  "one architecture from scratch.")
+                  "one architecture from scratch; draw: write a PNG of one architecture.")
 flags.DEFINE_bool("summary_only", False, "Final: print the model's parameter count and "
                   "multiply-adds, then exit without loading data or training.")
 FLAGS = flags.FLAGS
@@ -126,11 +138,16 @@ def config_from_flags() -> SearchConfig | FinalConfig:
 
 
 def run_search(config: SearchConfig, data, strategy) -> None:
-    from enas_tf.training.search import MicroSearch
+    from enas_tf.training.derive import describe_search_facts
+    from enas_tf.training.search import ARC_FILE, ARC_PICTURE, MicroSearch
 
     result = MicroSearch(config, data, strategy).run()
     print(f"derived architecture: {result['architecture']['enas_string']}")
     print(f"validation accuracy of the derived architecture: {result['valid_accuracy']:.4f}")
+    for line in describe_search_facts(result["search_facts"]):
+        print(line)
+    print(f"written: {os.path.join(config.output_dir, ARC_FILE)}, "
+          f"{os.path.join(config.output_dir, ARC_PICTURE)}", flush=True)
 
 
 def print_model_facts(facts: dict[str, int], arc_string: str) -> None:
@@ -148,6 +165,20 @@ def run_final(config: FinalConfig, arc, data, strategy) -> None:
     result = training.run()
     print(f"test accuracy: {result['test_accuracy']:.4f}")
     print(f"model: {result['model_file']}")
+
+
+def draw(config: DrawConfig) -> int:
+    from enas_tf.export import load_architecture
+    from enas_tf.search_spaces.micro import MicroSearchSpace
+    from enas_tf.search_spaces.pictures import save_png
+
+    space = MicroSearchSpace(config.num_nodes)
+    arc = load_architecture(space, config.arc, config.arc_file)
+    title = config.arc_file or ("published ENAS micro architecture" if config.arc is None
+                                else "")
+    path = save_png(space.draw(arc, title), config.picture_path())
+    print(f"drew {space.to_string(arc)} to {path}")
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -168,6 +199,8 @@ def main(argv: list[str]) -> int:
     from enas_tf.search_spaces.micro import MicroSearchSpace
 
     try:
+        if FLAGS.mode == "draw":
+            return draw(config)
         # First, while TensorFlow can still split the CPU into logical devices.
         strategy = None
         if not FLAGS.summary_only:

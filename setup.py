@@ -19,6 +19,7 @@ setup(
         "numpy",
         "tensorboard",  # Viewing the logs every run writes; its reader is used in tests.
         "scikit-learn",  # Ships the 8x8 digits used by the offline quick start.
+        "matplotlib",  # Draws cells and choice probabilities (PNG files, TensorBoard images).
     ],
     extras_require={
         # TensorFlow comes through an extra so GPU and CPU builds never clash:

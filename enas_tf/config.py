@@ -10,9 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from typing import Any, ClassVar
 
 DATASETS = ("cifar10", "digits")
+# Supernet weight layouts (``enas_tf.supernet.micro``): the official one, or one weight
+# set per op shared by every source node and one cell-output kernel for every node.
+WEIGHT_SHARING = ("official", "compact")
 
 
 def _need(condition: bool, message: str) -> None:
@@ -20,8 +24,16 @@ def _need(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+class ConfigFields:
+    """What ``main.py`` needs of every config class: its field names."""
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+
 @dataclasses.dataclass
-class RunConfig:
+class RunConfig(ConfigFields):
     """Settings every run has: data, network skeleton, SGD with cosine restarts, output."""
 
     # Data.
@@ -59,12 +71,13 @@ class RunConfig:
     seed: int = 0
     log_every: int = 50
     max_checkpoints: int = 3
+    verbose: int = 1  # 1: progress bars and a line per epoch; 0: log lines only.
 
     # Fields that may differ when resuming a run (nothing else may).
     RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = (
         "num_epochs", "output_dir", "log_every", "max_checkpoints", "data_dir", "download",
         "num_devices", "devices", "multi_worker", "jit_compile", "data_parallel_calls",
-        "data_prefetch", "data_threads")
+        "data_prefetch", "data_threads", "verbose")
     # Fields that must be integers >= 1.
     POSITIVE_INTS: ClassVar[tuple[str, ...]] = (
         "num_layers", "num_nodes", "batch_size", "num_epochs", "lr_t0", "lr_t_mul",
@@ -72,11 +85,15 @@ class RunConfig:
     # Fields that must be >= 0.
     NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("aux_weight", "l2_reg", "grad_bound", "momentum",
                                                "data_threads")
+    # Fields whose value must be one of a fixed set.
+    CHOICES: ClassVar[dict[str, tuple]] = {"dataset": DATASETS, "verbose": (0, 1)}
 
     def validate(self):
         """Raises ``ValueError`` naming the first bad setting; returns self."""
-        _need(self.dataset in DATASETS,
-              f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}.")
+        for name, allowed in self.CHOICES.items():
+            _need(getattr(self, name) in allowed,
+                  f"{name} must be one of {', '.join(map(str, allowed))}, "
+                  f"got {getattr(self, name)!r}.")
         for name in self.POSITIVE_INTS:
             _need(int(getattr(self, name)) >= 1,
                   f"{name} must be >= 1, got {getattr(self, name)}.")
@@ -119,10 +136,6 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))
-
-    @classmethod
     def from_dict(cls, data: dict[str, Any]):
         unknown = sorted(set(data) - set(cls.field_names()))
         if unknown:
@@ -151,14 +164,20 @@ class SearchConfig(RunConfig):
     baseline_decay: float = 0.99
     controller_train_steps: int = 30
     controller_num_aggregate: int = 10
+    # Supernet weight layout: "official", or "compact" (learns faster; see README).
+    weight_sharing: str = "official"
     # Deriving the final architecture.
     derive_num_samples: int = 100
+    # Uniformly random architectures scored on the same weights, for comparison.
+    derive_random_samples: int = 10
 
     RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = (
-        RunConfig.RESUMABLE_CHANGES + ("derive_num_samples",))
+        RunConfig.RESUMABLE_CHANGES + ("derive_num_samples", "derive_random_samples"))
     POSITIVE_INTS: ClassVar[tuple[str, ...]] = RunConfig.POSITIVE_INTS + (
         "num_valid", "lstm_size", "controller_train_steps", "controller_num_aggregate",
-        "derive_num_samples")
+        "derive_num_samples", "derive_random_samples")
+    CHOICES: ClassVar[dict[str, tuple]] = {**RunConfig.CHOICES,
+                                           "weight_sharing": WEIGHT_SHARING}
     NON_NEGATIVE: ClassVar[tuple[str, ...]] = RunConfig.NON_NEGATIVE + (
         "entropy_weight", "temperature", "controller_lr")
 
@@ -204,3 +223,32 @@ class FinalConfig(RunConfig):
               f"drop_path_keep_prob must be in (0, 1], got {self.drop_path_keep_prob}.")
         _need(not (self.arc and self.arc_file), "give --arc or --arc_file, not both.")
         return self
+
+
+@dataclasses.dataclass
+class DrawConfig(ConfigFields):
+    """Drawing one architecture as a PNG (``main.py --mode=draw``).
+
+    ``arc`` / ``arc_file`` as in ``FinalConfig`` (neither: the published architecture);
+    ``output_file`` defaults to the architecture file's name with ``.png``, else
+    ``architecture.png``.
+    """
+
+    arc: str | None = None
+    arc_file: str | None = None
+    num_nodes: int = 5
+    output_file: str | None = None
+
+    CHOICES: ClassVar[dict[str, tuple]] = {}
+
+    def validate(self) -> "DrawConfig":
+        _need(self.num_nodes >= 1, f"num_nodes must be >= 1, got {self.num_nodes}.")
+        _need(not (self.arc and self.arc_file), "give --arc or --arc_file, not both.")
+        return self
+
+    def picture_path(self) -> str:
+        if self.output_file:
+            return self.output_file
+        if self.arc_file:
+            return os.path.splitext(self.arc_file)[0] + ".png"
+        return "architecture.png"

@@ -30,6 +30,12 @@ def _run(*args):
     (["--multi_worker", "--num_devices=2"], "multi_worker runs one replica per worker"),
     (["--data_prefetch=-5"], "data_prefetch must be -1 (autotune) or a count"),
     (["--dataset=digits", "--num_valid=300", "--devices=/gpu:5"], "unknown device '/gpu:5'"),
+    (["--weight_sharing=per_op"], "value should be one of <official|compact>"),
+    (["--verbose=2"], "verbose must be one of 0, 1, got 2"),
+    (["--derive_random_samples=0"], "derive_random_samples must be >= 1"),
+    (["--mode=draw", "--arc=0 1 2"], "must have 40 integers, got 3"),
+    (["--mode=draw", "--arc_file=/absent/arc.json"], "architecture file /absent/arc.json"),
+    (["--mode=draw", "--dataset=digits"], "--dataset does not apply to --mode=draw"),
 ])
 def test_bad_flags_fail_fast_with_a_clear_message(args, message):
     result = _run(*args)
@@ -75,3 +81,16 @@ def test_summary_only_prints_parameters_and_multiply_adds():
                   "--aux_weight=0", "--summary_only")
     assert result.returncode == 0, result.stderr
     assert "parameters: " in result.stdout and "multiply-adds per image: " in result.stdout
+
+
+def test_draw_writes_a_picture_of_any_architecture(tmp_path):
+    arc_file = tmp_path / "found.json"
+    arc_file.write_text('{"architecture": {"enas_string": "%s"}}' % (
+        "0 2 0 0 0 4 0 1 0 4 1 1 1 0 0 1 0 2 1 1 1 0 1 0 0 3 0 2 1 1 3 1 1 0 0 4 0 3 1 1"))
+    result = _run("--mode=draw", f"--arc_file={arc_file}")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "found.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"to {tmp_path / 'found.png'}" in result.stdout
+    result = _run("--mode=draw", f"--output_file={tmp_path / 'published.png'}")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "published.png").exists()

@@ -29,12 +29,22 @@ def _scalars(output_dir):
     return result
 
 
+def _image_tags(output_dir):
+    """Tags of the image summaries (tensors with a string image encoding)."""
+    events = EventAccumulator(os.path.join(output_dir, "tensorboard"), size_guidance={"tensors": 0})
+    events.Reload()
+    return [tag for tag in events.Tags()["tensors"]
+            if events.Tensors(tag)[0].tensor_proto.dtype == tf.string.as_datatype_enum
+            and len(events.Tensors(tag)[0].tensor_proto.string_val) == 3]
+
+
 def test_search_runs_logs_stops_and_resumes(tmp_path, tiny_splits):
     output_dir = tmp_path / "run"
 
     # First run: stopped by an interrupt as epoch 2 starts, so its live state is exactly
     # the epoch-1 checkpoint's.
-    first = MicroSearch(tiny_config(output_dir, num_epochs=2), tiny_splits)
+    first = MicroSearch(tiny_config(output_dir, num_epochs=2, derive_random_samples=3),
+                        tiny_splits)
     original = first.train_shared_weights
 
     def interrupt_in_epoch_2(epoch, steps):
@@ -54,7 +64,8 @@ def test_search_runs_logs_stops_and_resumes(tmp_path, tiny_splits):
     assert not (output_dir / "derived_arc.json").exists()
 
     # Second run, same command: resumes after epoch 1 with everything restored.
-    second = MicroSearch(tiny_config(output_dir, num_epochs=2), tiny_splits)
+    second = MicroSearch(tiny_config(output_dir, num_epochs=2, derive_random_samples=3),
+                         tiny_splits)
     assert second.restore() == 1
     assert float(second.reinforce.baseline) == pytest.approx(baseline_after_epoch_1)
     for mine, theirs in zip(second.controller.trainable_variables,
@@ -76,6 +87,27 @@ def test_search_runs_logs_stops_and_resumes(tmp_path, tiny_splits):
     assert space.from_json(saved["architecture"]) == tuple(saved["arc"]) == tuple(result["arc"])
     assert space.from_string(saved["architecture"]["enas_string"]) == tuple(saved["arc"])
     assert saved["epochs_trained"] == 2 and 0.0 <= saved["valid_accuracy"] <= 1.0
+    assert (output_dir / "derived_arc.png").read_bytes()[:4] == b"\x89PNG"
+
+    # The facts that say whether the search searched, from both epochs' records.
+    history = json.loads((output_dir / "history.json").read_text())
+    assert [record["epoch"] for record in history] == [1, 2]
+    facts = saved["search_facts"]
+    entropies = [v for _, v in scalars["controller/entropy"]]
+    assert facts["controller_entropy"]["first_epoch"] == pytest.approx(entropies[0], rel=1e-5)
+    assert facts["controller_entropy"]["last_epoch"] == pytest.approx(entropies[-1], rel=1e-5)
+    accuracies = [v for _, v in scalars["controller/sampled_valid_accuracy"]]
+    assert facts["sampled_valid_accuracy"]["last_epoch"] == pytest.approx(accuracies[-1])
+    versus = facts["derived_vs_random"]
+    random = saved["random_architectures"]
+    assert versus["num_random"] == random["num"] == len(random["valid_accuracies"]) == 3
+    assert versus["random_valid_accuracy_mean"] == pytest.approx(
+        np.mean(random["valid_accuracies"]))
+    assert versus["derived_beats_random_mean"] == (
+        saved["valid_accuracy"] > versus["random_valid_accuracy_mean"])
+    assert space.validate(saved["most_likely"]["arc"])
+    assert {"controller/choice_probabilities", "controller/most_likely_architecture"} <= set(
+        _image_tags(output_dir))
 
 
 def test_resume_with_incompatible_settings_is_refused(tmp_path, tiny_splits):

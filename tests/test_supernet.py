@@ -93,3 +93,34 @@ def test_missing_architecture_and_small_images_are_clear_errors():
         _supernet()(tf.zeros([1, 8, 8, 3]))
     with pytest.raises(ValueError, match="auxiliary head needs feature maps of at least 5x5"):
         MicroSupernet(SPACE, num_layers=1, filters=4, use_aux_head=True).build_for((8, 8, 3))
+
+
+def test_compact_weight_sharing_trains_one_row_whatever_the_source():
+    supernet = _supernet(weight_sharing="compact")
+    arc = (1, 0, 0, 4,  2, 1, 1, 2,   0, 1, 1, 3,  0, 0, 2, 0)
+    cell = supernet.cells[0]
+    sep3, _ = cell.sep_convs[1][0]
+    c = cell.filters
+    assert sep3.depthwise[0].shape == (1, 3, 3, c, 1)  # one row for every source
+    assert cell.output_combine.kernel.shape == (c, c)  # one kernel for every node
+    with tf.GradientTape() as tape:
+        logits = supernet(tf.random.normal([4, 8, 8, 3]), arc=tf.constant(arc), training=True)
+        loss = tf.reduce_sum(logits * tf.random.normal(logits.shape))
+    variables = supernet.trainable_variables
+    grads = dict(zip([id(v) for v in variables], tape.gradient(loss, variables)))
+    for cell in supernet.cells:
+        cell_arc = arc[:8] if "normal" in cell.name else arc[8:]
+        for n, slots in enumerate(cell.sep_convs):
+            for slot, layers in enumerate(slots):
+                op = cell_arc[4 * n + 2 * slot + 1]
+                for op_id, layer in enumerate(layers):
+                    grad = grads[id(layer.pointwise[0])]
+                    trained = grad is not None and float(tf.reduce_sum(tf.abs(
+                        tf.convert_to_tensor(grad)))) > 0
+                    assert trained == (op_id == op), (cell.name, n, slot, op_id)
+        assert float(tf.reduce_sum(tf.abs(grads[id(cell.output_combine.kernel)]))) > 0
+
+
+def test_unknown_weight_sharing_is_refused():
+    with pytest.raises(ValueError, match="weight_sharing must be one of official, compact"):
+        MicroSupernet(SPACE, weight_sharing="per_op")

@@ -32,7 +32,8 @@ class ENASSupernetTuner(keras_tuner.Tuner):
     Args:
       data: image splits; trials train on ``train`` and are scored on ``valid``.
       max_trials: number of architectures to try.
-      num_nodes, num_layers, filters: the supernet (see ``MicroSupernet``).
+      num_nodes, num_layers, filters, weight_sharing: the supernet (see
+        ``MicroSupernet``).
       batch_size, steps_per_trial, learning_rate, l2_reg: shared-weight training.
       final_num_layers, final_filters: size of the models ``get_best_models`` builds.
       final_aux_head: whether those models have the auxiliary head; None: when the images
@@ -46,7 +47,7 @@ class ENASSupernetTuner(keras_tuner.Tuner):
                  num_layers: int = 1, filters: int = 8, batch_size: int = 64,
                  steps_per_trial: int = 10, learning_rate: float = 0.05, l2_reg: float = 1e-4,
                  final_num_layers: int = 15, final_filters: int = 36,
-                 final_aux_head: bool | None = None,
+                 final_aux_head: bool | None = None, weight_sharing: str = "official",
                  oracle_kwargs: dict | None = None, seed: int = 0, **kwargs):
         self.data, self.batch_size, self.steps_per_trial = data, batch_size, steps_per_trial
         if final_aux_head is None:
@@ -57,8 +58,8 @@ class ENASSupernetTuner(keras_tuner.Tuner):
         self.choices = ChoiceSearchSpace.of(self.search_space)
         keras.utils.set_random_seed(seed)
         self.supernet = MicroSupernet(self.search_space, num_layers=num_layers, filters=filters,
-                                      num_classes=data.num_classes,
-                                      use_aux_head=False).build_for(data.image_shape)
+                                      num_classes=data.num_classes, use_aux_head=False,
+                                      weight_sharing=weight_sharing).build_for(data.image_shape)
         self.sgd = shared_weight_sgd(learning_rate, 0.9, 5.0, self.supernet.trainable_variables)
         oracle = ENASOracle(objective=keras_tuner.Objective("val_accuracy", "max"),
                             max_trials=max_trials, search_space=self.search_space,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -31,15 +32,38 @@ class Controller(tf.Module, abc.ABC):
         _, log_prob, entropy = self._run(tf.cast(tf.convert_to_tensor(arc), tf.int32))[:3]
         return log_prob, entropy
 
+    def most_likely(self) -> tf.Tensor:
+        """The architecture that takes the likeliest choice at every step (greedy)."""
+        return self._run(None, greedy=True)[0]
+
     def probabilities(self, arc) -> list[np.ndarray]:
         """Per-decision probability vectors when following ``arc`` (for tests and logs)."""
         probs = self._run(tf.constant(arc, tf.int32), return_probs=True)[3]
         return [p.numpy()[0] for p in probs]
 
+    def sample_with_probabilities(self) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        """A fresh sample and, per decision, the probability vector it was drawn from."""
+        arc, _, _, probs = self._run(None, return_probs=True)
+        return arc, [p[0] for p in probs]
+
+    def choice_probabilities(self, num_samples: int = 20,
+                             sample_fn: Callable | None = None) -> list[np.ndarray]:
+        """Each decision's marginal choice probabilities under the policy, estimated as
+        the mean of its conditional probabilities along ``num_samples`` samples (what
+        the TensorBoard heat-map shows). ``sample_fn``: a compiled
+        ``sample_with_probabilities``, which is much faster than the eager default."""
+        sample_fn = sample_fn or self.sample_with_probabilities
+        totals = None
+        for _ in range(num_samples):
+            probs = [p.numpy() for p in sample_fn()[1]]
+            totals = probs if totals is None else [t + p for t, p in zip(totals, probs)]
+        return [t / num_samples for t in totals]
+
     @abc.abstractmethod
-    def _run(self, forced_arc, return_probs: bool = False):
-        """Samples (``forced_arc`` None) or scores ``forced_arc``; returns ``(arc,
-        log_prob, entropy)``, plus the list of probability vectors if ``return_probs``."""
+    def _run(self, forced_arc, return_probs: bool = False, greedy: bool = False):
+        """Samples (``forced_arc`` None), takes the likeliest choices (``greedy``) or
+        scores ``forced_arc``; returns ``(arc, log_prob, entropy)``, plus the list of
+        probability vectors in the flat arc order if ``return_probs``."""
 
     # --- LSTM policy helpers -----------------------------------------------------
 
@@ -55,13 +79,16 @@ class Controller(tf.Module, abc.ABC):
             logits = tanh_constant * tf.tanh(logits)
         return logits
 
-    def _choose(self, logits, forced):
-        """Samples (or takes ``forced``) one choice; returns it, its -log p and entropy."""
-        if forced is None:
+    def _choose(self, logits, forced, greedy: bool = False):
+        """Samples (or takes ``forced``, or the likeliest if ``greedy``) one choice;
+        returns it, its -log p, its entropy and the probability vector."""
+        if forced is not None:
+            choice = forced
+        elif greedy:
+            choice = tf.argmax(logits[0], output_type=tf.int32)
+        else:
             choice = tf.random.stateless_categorical(
                 logits, 1, seed=self.rng.make_seeds(1)[:, 0], dtype=tf.int32)[0, 0]
-        else:
-            choice = forced
         neg_log_prob = tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=tf.reshape(choice, [1]), logits=logits)[0]
         probs = tf.nn.softmax(logits)

@@ -60,7 +60,7 @@ class MicroController(Controller):
 
     # --- internals -------------------------------------------------------------------
 
-    def _run(self, forced_arc, return_probs=False):
+    def _run(self, forced_arc, return_probs=False, greedy=False):
         num_nodes = self.search_space.num_nodes
         op_tanh = None if self.tanh_constant is None else self.tanh_constant / self.op_tanh_reduce
         c = h = tf.zeros([1, self.lstm_size])
@@ -83,7 +83,7 @@ class MicroController(Controller):
                         tf.reshape(tf.matmul(query, self.v_attn), [1, node]), self.tanh_constant)
                     position = len(arc) + 2 * len(chosen_inputs)
                     forced = None if forced_arc is None else forced_arc[position]
-                    index, nlp, ent, probs = self._choose(logits, forced)
+                    index, nlp, ent, probs = self._choose(logits, forced, greedy)
                     neg_log_prob, entropy = neg_log_prob + nlp, entropy + ent
                     probs_seen.append(probs)
                     chosen_inputs.append(index)
@@ -94,7 +94,7 @@ class MicroController(Controller):
                     logits = self._shape_logits(tf.matmul(h, self.w_soft) + self.b_soft, op_tanh)
                     logits = logits + op_bias
                     forced = None if forced_arc is None else forced_arc[len(arc) + 2 * slot + 1]
-                    op, nlp, ent, probs = self._choose(logits, forced)
+                    op, nlp, ent, probs = self._choose(logits, forced, greedy)
                     neg_log_prob, entropy = neg_log_prob + nlp, entropy + ent
                     probs_seen.append(probs)
                     chosen_ops.append(op)

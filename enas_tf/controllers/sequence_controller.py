@@ -43,7 +43,7 @@ class SequenceController(Controller):
                 self.w_emb.append(tf.Variable(init([n, lstm_size]), name=f"w_emb_{i}"))
             self.rng = tf.random.Generator.from_seed(seed)
 
-    def _run(self, forced_arc, return_probs=False):
+    def _run(self, forced_arc, return_probs=False, greedy=False):
         c = h = tf.zeros([1, self.lstm_size])
         x = self.g_emb
         arc, probs_seen = [], []
@@ -53,7 +53,7 @@ class SequenceController(Controller):
             logits = self._shape_logits(tf.matmul(h, self.w_soft[i]) + self.b_soft[i],
                                         self.tanh_constant)
             choice, nlp, ent, probs = self._choose(
-                logits, None if forced_arc is None else forced_arc[i])
+                logits, None if forced_arc is None else forced_arc[i], greedy)
             neg_log_prob, entropy = neg_log_prob + nlp, entropy + ent
             probs_seen.append(probs)
             arc.append(choice)

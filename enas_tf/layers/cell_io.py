@@ -60,19 +60,24 @@ class CellInputCalibration(keras.layers.Layer):
 class CellOutput(keras.layers.Layer):
     """ReLU -> 1x1 conv -> BN over the concatenation of the cell's unused nodes.
 
-    The 1x1 kernel is stored per node (``[num_nodes + 2, C, C]``), so one set of weights
-    serves every architecture; the unused indices may be a tensor (supernet) or a list
-    (fixed model).
+    The official search stores the 1x1 kernel per node (``[num_nodes + 2, C, C]``), so
+    one set of weights serves every architecture. With ``per_node_kernels=False`` a
+    single ``[C, C]`` kernel serves every node: the output is then ReLU of the summed
+    unused nodes through one 1x1 conv, and that kernel trains at every step whichever
+    nodes the architecture leaves unused. The unused indices may be a tensor
+    (supernet) or a list (fixed model).
     """
 
-    def __init__(self, filters: int, num_nodes: int, **kwargs):
+    def __init__(self, filters: int, num_nodes: int, per_node_kernels: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.filters, self.num_nodes = filters, num_nodes
+        self.per_node_kernels = per_node_kernels
         self.bn = batch_norm()
 
     def build(self, input_shape):
+        rows = (self.num_nodes + 2,) if self.per_node_kernels else ()
         self.kernel = self.add_weight(
-            shape=(self.num_nodes + 2, self.filters, self.filters),
+            shape=rows + (self.filters, self.filters),
             initializer=keras.initializers.RandomNormal(stddev=(2.0 / self.filters) ** 0.5),
             name="kernel")
         self.bn.build((None, None, None, self.filters))
@@ -81,18 +86,29 @@ class CellOutput(keras.layers.Layer):
         """``nodes``: list of num_nodes + 2 tensors; ``unused``: the indices of the nodes
         to combine, a list (fixed architecture) or an int tensor (supernet)."""
         if isinstance(unused, (list, tuple)):
-            parts = [self._project(nodes[k], k) for k in unused]
+            parts = [self._part(nodes[k], k) for k in unused]
         else:
-            # One cond per node, so only unused nodes are projected and no stack of all
-            # nodes is copied (1x1 conv on a concatenation = sum of per-node 1x1 convs).
+            # One cond per node, so only unused nodes are computed and no stack of all
+            # nodes is copied (1x1 conv on a concatenation = sum of per-node 1x1 convs;
+            # every part has the node's shape, C channels).
             is_unused = tf.reduce_max(tf.one_hot(unused, len(nodes), dtype=tf.int32), 0) > 0
-            parts = [tf.cond(is_unused[k], lambda k=k, node=node: self._project(node, k),
+            parts = [tf.cond(is_unused[k], lambda k=k, node=node: self._part(node, k),
                              lambda node=node: tf.zeros_like(node))
                      for k, node in enumerate(nodes)]
-        return self.bn(tf.add_n(parts), training=training)
+        combined = tf.add_n(parts)
+        if not self.per_node_kernels:
+            combined = self._project(combined, self.kernel)
+        return self.bn(combined, training=training)
 
-    def _project(self, node, k):
-        return tf.einsum("nhwc,cd->nhwd", tf.nn.relu(node), self.kernel[k])
+    def _part(self, node, k):
+        """Node ``k``'s share of the output before BN (before the shared projection)."""
+        node = tf.nn.relu(node)
+        return self._project(node, self.kernel[k]) if self.per_node_kernels else node
+
+    @staticmethod
+    def _project(x, kernel):
+        return tf.einsum("nhwc,cd->nhwd", x, kernel)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "num_nodes": self.num_nodes}
+        return {**super().get_config(), "filters": self.filters, "num_nodes": self.num_nodes,
+                "per_node_kernels": self.per_node_kernels}

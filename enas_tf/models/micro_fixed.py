@@ -15,19 +15,23 @@ from enas_tf.layers.cell_io import CellInputCalibration, CellOutput
 from enas_tf.layers.ops import PACKAGE, SepConv, pool
 from enas_tf.models.micro_skeleton import MicroSkeleton
 from enas_tf.search_spaces.micro import MicroSearchSpace, unused_nodes
+from enas_tf.supernet.micro import check_weight_sharing
 
 
 @keras.saving.register_keras_serializable(PACKAGE)
 class FixedMicroCell(keras.layers.Layer):
     """A micro cell with a constant architecture ``cell_arc`` (4 ints per node)."""
 
-    def __init__(self, filters: int, cell_arc: Sequence[int], ops: Sequence[str], **kwargs):
+    def __init__(self, filters: int, cell_arc: Sequence[int], ops: Sequence[str],
+                 per_node_kernels: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.filters, self.cell_arc, self.ops = filters, tuple(int(v) for v in cell_arc), tuple(ops)
         self.num_nodes = len(self.cell_arc) // 4
         self.unused = unused_nodes(self.cell_arc, self.num_nodes)
+        self.per_node_kernels = per_node_kernels
         self.calibration = CellInputCalibration(filters, name="calibration")
-        self.output_combine = CellOutput(filters, self.num_nodes, name="output")
+        self.output_combine = CellOutput(filters, self.num_nodes, per_node_kernels,
+                                         name="output")
         # slot_ops[n][slot] = (source index, op name, layer or None)
         self.slot_ops = []
         self.op_layers = []
@@ -66,7 +70,8 @@ class FixedMicroCell(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
-                "cell_arc": list(self.cell_arc), "ops": list(self.ops)}
+                "cell_arc": list(self.cell_arc), "ops": list(self.ops),
+                "per_node_kernels": self.per_node_kernels}
 
 
 class FixedMicroNetwork(MicroSkeleton):
@@ -76,14 +81,18 @@ class FixedMicroNetwork(MicroSkeleton):
       search_space: the micro space the architecture belongs to.
       arc: flat architecture (normal then reduce cell); validated here.
       always_batch_stats: True reproduces the supernet's BN behaviour exactly.
+      weight_sharing: the supernet layout whose cell output this model mirrors
+        (``"compact"``: one output kernel for every node).
       Other args as ``MicroSkeleton``.
     """
 
     def __init__(self, search_space: MicroSearchSpace, arc: Sequence[int], num_layers: int = 6,
                  filters: int = 20, num_classes: int = 10, keep_prob: float = 0.9,
-                 use_aux_head: bool = True, always_batch_stats: bool = False, **kwargs):
+                 use_aux_head: bool = True, always_batch_stats: bool = False,
+                 weight_sharing: str = "official", **kwargs):
         self.search_space = search_space
         self.arc = search_space.validate(arc)
+        self.weight_sharing = check_weight_sharing(weight_sharing)
         kwargs.setdefault("name", "micro_fixed")
         super().__init__(num_layers, filters, num_classes, keep_prob=keep_prob,
                          use_aux_head=use_aux_head, always_batch_stats=always_batch_stats,
@@ -93,7 +102,8 @@ class FixedMicroNetwork(MicroSkeleton):
         normal, reduce = self.search_space.split(self.arc)
         kind = "reduce" if is_reduction else "normal"
         return FixedMicroCell(filters, reduce if is_reduction else normal,
-                              self.search_space.ops, name=f"cell{layer_id}_{kind}")
+                              self.search_space.ops, self.weight_sharing == "official",
+                              name=f"cell{layer_id}_{kind}")
 
     def call(self, images, training=None, return_aux=False):
         def call_cell(cell, layers, is_reduction, bn):

@@ -88,6 +88,19 @@ class SearchSpace(abc.ABC):
                     f"position {position}: {token!r} is not an integer.") from None
         return self.validate(values)
 
+    def draw(self, arc: Sequence[int], title: str = ""):
+        """A matplotlib figure of ``arc``: a table of its choices here; cell spaces draw
+        their cells as graphs."""
+        from enas_tf.search_spaces.pictures import draw_choices
+
+        return draw_choices(self, arc, title)
+
+    def draw_probabilities(self, probabilities: Sequence[np.ndarray], title: str = ""):
+        """A matplotlib figure of heat-maps of every decision's choice probabilities."""
+        from enas_tf.search_spaces.pictures import draw_probabilities
+
+        return draw_probabilities(self, probabilities, title)
+
     @abc.abstractmethod
     def to_json(self, arc: Sequence[int]) -> dict[str, Any]:
         """A readable, JSON-serialisable description that round-trips via ``from_json``."""

@@ -120,6 +120,12 @@ class MicroSearchSpace(SearchSpace):
                 "'enas_string' disagrees with the 'normal'/'reduce' node lists.")
         return arc
 
+    def draw(self, arc: Sequence[int], title: str = ""):
+        """Both cells as graphs: nodes by depth, arrows labelled with their ops."""
+        from enas_tf.search_spaces.micro_pictures import draw_micro
+
+        return draw_micro(self, arc, title)
+
     def describe(self, arc: Sequence[int]) -> str:
         """A one-line-per-cell readable summary, e.g. for logs."""
         data = self.to_json(arc)

@@ -3,7 +3,8 @@
 The official ENAS micro search keeps separate sep-conv weights for every possible
 source node of a slot: each variable has a leading ``num_sources`` axis and the row of
 the sampled input index is gathered at run time. Only that row receives gradients
-from the task loss.
+from the task loss. With ``num_sources=1`` (``weight_sharing="compact"``) one row
+serves every source.
 """
 
 from __future__ import annotations
@@ -57,11 +58,16 @@ class SharedSepConv(keras.layers.Layer):
                                              name=f"bn{i}_beta"))
 
     def gather(self, source: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """The weights of one source row. Gather these *outside* any ``tf.switch_case``
-        so the branch sees dense tensors; gathering inside makes the cond gradient
-        reconcile IndexedSlices across branches, which multiplies trace time."""
-        return tuple(tf.gather(table, source) for tables in
-                     (self.depthwise, self.pointwise, self.gamma, self.beta) for table in tables)
+        """The weights of one source row (the only row when ``num_sources`` is 1).
+
+        Gather these *outside* any ``tf.switch_case`` so the branch sees dense tensors;
+        gathering inside makes the cond gradient reconcile IndexedSlices across
+        branches, which multiplies trace time."""
+        tables = [table for group in (self.depthwise, self.pointwise, self.gamma, self.beta)
+                  for table in group]
+        if self.num_sources == 1:
+            return tuple(table[0] for table in tables)
+        return tuple(tf.gather(table, source) for table in tables)
 
     @staticmethod
     def apply(x: tf.Tensor, weights: tuple[tf.Tensor, ...]) -> tf.Tensor:

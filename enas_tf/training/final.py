@@ -23,6 +23,7 @@ from enas_tf.data.pipeline import ImageSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
 from enas_tf.training.optimizers import shared_weight_sgd
+from enas_tf.training.progress import EpochClock, Progress
 from enas_tf.training.run_dir import resume, setup_run, start_training_epoch
 from enas_tf.training.steps import (distributed_count_correct, distributed_sgd_step,
                                     split_accuracy)
@@ -79,8 +80,8 @@ class FinalTraining:
                      self.model.search_space.to_string(self.model.arc),
                      self.model.search_space.describe(self.model.arc))
         test_accuracy = None
+        clock = EpochClock(cfg.num_epochs)
         for epoch in range(int(self.epoch), cfg.num_epochs):
-            began = time.time()
             stats = self.train_epoch(epoch, steps)
             self.epoch.assign(epoch + 1)
             path = self.manager.save(checkpoint_number=epoch + 1)
@@ -89,8 +90,8 @@ class FinalTraining:
                 test_accuracy = self.evaluate("test")
                 stats["test_accuracy"] = test_accuracy
             self._write_summaries(epoch + 1, stats)
-            logging.info("epoch %d/%d done in %.0fs: loss %.3f train acc %.3f lr %.5f%s | "
-                         "checkpoint %s", epoch + 1, cfg.num_epochs, time.time() - began,
+            logging.info("epoch %d/%d %s: loss %.3f train acc %.3f lr %.5f%s | "
+                         "checkpoint %s", epoch + 1, cfg.num_epochs, clock.lap(epoch + 1),
                          stats["loss"], stats["accuracy"], stats["learning_rate"],
                          f" | test acc {test_accuracy:.4f}" if "test_accuracy" in stats else "",
                          path)
@@ -104,6 +105,8 @@ class FinalTraining:
         lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data,
                                             self.strategy, cutout_size=cfg.cutout)
         total_steps = cfg.num_epochs * steps
+        progress = Progress(steps, cfg.verbose, f"epoch {epoch + 1}/{cfg.num_epochs}",
+                            stateful=["lr"])
         losses, accuracies, began = [], [], time.time()
         for step in range(steps):
             global_step = epoch * steps + step
@@ -112,12 +115,15 @@ class FinalTraining:
             loss, accuracy = self.train_step(images, labels)
             losses.append(float(loss))
             accuracies.append(float(accuracy))
+            progress.update(step + 1, [("loss", losses[-1]), ("accuracy", accuracies[-1]),
+                                       ("lr", lr)])
             if step % cfg.log_every == 0 or step == steps - 1:
                 with self.writer.as_default(step=global_step + 1):
                     tf.summary.scalar("train/step_loss", losses[-1])
-                logging.info("epoch %d step %d/%d: loss %.3f acc %.3f (%.2fs/step)", epoch + 1,
-                             step + 1, steps, losses[-1], accuracies[-1],
-                             (time.time() - began) / (step + 1))
+                if not cfg.verbose:
+                    logging.info("epoch %d step %d/%d: loss %.3f acc %.3f (%.2fs/step)",
+                                 epoch + 1, step + 1, steps, losses[-1], accuracies[-1],
+                                 (time.time() - began) / (step + 1))
         return {"loss": float(np.mean(losses)), "accuracy": float(np.mean(accuracies)),
                 "learning_rate": lr,
                 "drop_path_keep_prob_last_cell": float(self.model.cells[-1].drop_path.keep_prob)}

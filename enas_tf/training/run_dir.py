@@ -17,6 +17,7 @@ from enas_tf.distribute.strategies import make_strategy, worker_output_dir
 from enas_tf.training.schedules import cosine_restarts_lr
 
 CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.json"
 
 
 def setup_run(config, data: ImageSplits, strategy: tf.distribute.Strategy | None):
@@ -86,3 +87,26 @@ def start_training_epoch(config, epoch: int, optimizer, data, strategy,
                            shuffle_seed=epoch_seed(config.seed, epoch), augment=True,
                            cutout_size=cutout_size, repeat=True, drop_remainder=True)
     return lr, iter(strategy.experimental_distribute_dataset(dataset))
+
+
+def write_json(path: str, data) -> None:
+    """Writes ``data`` as JSON to a temporary file, then renames it over ``path``, so a
+    killed run never leaves a half-written file."""
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(temporary, path)
+
+
+def load_history(output_dir: str, epochs_done: int) -> list[dict]:
+    """The per-epoch records of the run in ``output_dir``, up to ``epochs_done`` (a run
+    killed after writing a record but before its checkpoint redoes that epoch)."""
+    path = os.path.join(output_dir, HISTORY_FILE)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [record for record in json.load(f) if record["epoch"] <= epochs_done]
+
+
+def save_history(output_dir: str, history: list[dict]) -> None:
+    write_json(os.path.join(output_dir, HISTORY_FILE), history)

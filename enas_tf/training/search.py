@@ -3,13 +3,13 @@
 Phase 1 trains the supernet for one pass over the training split with a freshly sampled
 architecture per step; phase 2 trains the controller by REINFORCE on validation
 minibatches (``controller_train_steps`` updates of ``controller_num_aggregate``
-architectures each). Every epoch ends with TensorBoard scalars and a checkpoint of
-everything needed to resume; the run ends by deriving the final architecture.
+architectures each). Every epoch ends with TensorBoard scalars and pictures of the
+policy, a record in ``history.json`` and a checkpoint of everything needed to resume;
+the run ends by deriving the final architecture and judging it against random ones.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
@@ -24,13 +24,18 @@ from enas_tf.controllers.micro_controller import MicroController
 from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.search_spaces.micro import MicroSearchSpace
+from enas_tf.search_spaces.pictures import save_png
 from enas_tf.supernet.micro import MicroSupernet
-from enas_tf.training.derive import derive_architecture
+from enas_tf.training.derive import derive_architecture, search_facts
 from enas_tf.training.optimizers import shared_weight_sgd
-from enas_tf.training.run_dir import epoch_seed, resume, setup_run, start_training_epoch
+from enas_tf.training.progress import EpochClock, Progress
+from enas_tf.training.run_dir import (epoch_seed, load_history, resume, save_history, setup_run,
+                                      start_training_epoch, write_json)
 from enas_tf.training.steps import SearchSteps
+from enas_tf.training.summaries import write_policy_pictures
 
 ARC_FILE = "derived_arc.json"
+ARC_PICTURE = "derived_arc.png"
 
 
 class MicroSearch:
@@ -63,7 +68,8 @@ class MicroSearch:
             self.supernet = MicroSupernet(
                 self.search_space, num_layers=config.num_layers, filters=config.filters,
                 num_classes=data.num_classes, keep_prob=config.keep_prob,
-                use_aux_head=config.aux_weight > 0).build_for(data.image_shape)
+                use_aux_head=config.aux_weight > 0,
+                weight_sharing=config.weight_sharing).build_for(data.image_shape)
             self.optimizer = shared_weight_sgd(config.lr_max, config.momentum,
                                                config.grad_bound, self.supernet.trainable_variables)
         self.controller = MicroController(
@@ -84,12 +90,15 @@ class MicroSearch:
             self.checkpoint, os.path.join(config.output_dir, "checkpoints"),
             max_to_keep=config.max_checkpoints)
         self.writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "tensorboard"))
+        self.history: list[dict] = []  # one record per finished epoch (history.json)
 
     # --- public API ----------------------------------------------------------------
 
     def restore(self) -> int:
         """Restores the latest checkpoint if any; returns the number of finished epochs."""
-        return resume(self.config, self.checkpoint, self.manager, self.epoch)
+        done = resume(self.config, self.checkpoint, self.manager, self.epoch)
+        self.history = load_history(self.config.output_dir, done)
+        return done
 
     def run(self) -> dict[str, Any]:
         """Runs (or resumes) the search, derives the architecture and returns the result."""
@@ -97,22 +106,28 @@ class MicroSearch:
         cfg = self.config
         steps = cfg.steps_for(len(self.data.train[0]))
         logging.info("ENAS micro search on %s: %d epochs x %d steps, batch %d, %d replica(s), "
-                     "supernet %s parameters.", self.data.name, cfg.num_epochs, steps,
-                     cfg.batch_size, self.strategy.num_replicas_in_sync,
-                     f"{self.supernet.count_params():,}")
+                     "supernet %s parameters (%s weight sharing).", self.data.name,
+                     cfg.num_epochs, steps, cfg.batch_size, self.strategy.num_replicas_in_sync,
+                     f"{self.supernet.count_params():,}", cfg.weight_sharing)
+        clock = EpochClock(cfg.num_epochs)
         for epoch in range(start, cfg.num_epochs):
             began = time.time()
             train_stats = self.train_shared_weights(epoch, steps)
             controller_stats = self.train_controller(epoch)
+            likely = self._write_summaries(epoch + 1, train_stats, controller_stats)
+            self.history.append({"epoch": epoch + 1, "seconds": time.time() - began,
+                                 **{f"train_{k}": v for k, v in train_stats.items()},
+                                 **{f"controller_{k}": v for k, v in controller_stats.items()},
+                                 "most_likely_arc": list(likely)})
+            save_history(cfg.output_dir, self.history)
             self.epoch.assign(epoch + 1)
             path = self.manager.save(checkpoint_number=epoch + 1)
-            self._write_summaries(epoch + 1, train_stats, controller_stats)
             logging.info(
-                "epoch %d/%d done in %.0fs: train loss %.3f acc %.3f | controller reward %.3f "
-                "valid acc %.3f entropy %.2f baseline %.3f | checkpoint %s", epoch + 1,
-                cfg.num_epochs, time.time() - began, train_stats["loss"],
-                train_stats["accuracy"], controller_stats["reward"],
-                controller_stats["accuracy"], controller_stats["entropy"],
+                "epoch %d/%d %s: train loss %.3f acc %.3f | sampled valid acc %.3f "
+                "entropy %.2f reward %.3f baseline %.3f | checkpoint %s", epoch + 1,
+                cfg.num_epochs, clock.lap(epoch + 1), train_stats["loss"],
+                train_stats["accuracy"], controller_stats["accuracy"],
+                controller_stats["entropy"], controller_stats["reward"],
                 controller_stats["baseline"], path)
         return self.derive()
 
@@ -121,20 +136,25 @@ class MicroSearch:
         cfg = self.config
         lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data,
                                             self.strategy)
+        progress = Progress(steps, cfg.verbose, f"epoch {epoch + 1}/{cfg.num_epochs} shared "
+                            "weights", stateful=["lr"])
         losses, accuracies, began = [], [], time.time()
         for step in range(steps):
             images, labels = next(iterator)
             loss, accuracy = self.steps.train_step(images, labels, self.steps.sample_arc())
             losses.append(float(loss))
             accuracies.append(float(accuracy))
+            progress.update(step + 1, [("loss", losses[-1]), ("accuracy", accuracies[-1]),
+                                       ("lr", lr)])
             global_step = epoch * steps + step + 1
             if step % cfg.log_every == 0 or step == steps - 1:
                 with self.writer.as_default(step=global_step):
                     tf.summary.scalar("train/step_loss", losses[-1])
                     tf.summary.scalar("train/step_accuracy", accuracies[-1])
-                logging.info("epoch %d step %d/%d: loss %.3f acc %.3f lr %.5f (%.2fs/step)",
-                             epoch + 1, step + 1, steps, losses[-1], accuracies[-1], lr,
-                             (time.time() - began) / (step + 1))
+                if not cfg.verbose:
+                    logging.info("epoch %d step %d/%d: loss %.3f acc %.3f lr %.5f "
+                                 "(%.2fs/step)", epoch + 1, step + 1, steps, losses[-1],
+                                 accuracies[-1], lr, (time.time() - began) / (step + 1))
         return {"loss": float(np.mean(losses)), "accuracy": float(np.mean(accuracies)),
                 "learning_rate": lr}
 
@@ -145,8 +165,10 @@ class MicroSearch:
                                     shuffle_seed=epoch_seed(cfg.seed, epoch) + 1,
                                     repeat=True, drop_remainder=True)
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        progress = Progress(cfg.controller_train_steps, cfg.verbose,
+                            f"epoch {epoch + 1}/{cfg.num_epochs} controller", unit="update")
         history: dict[str, list[float]] = {}
-        for _ in range(cfg.controller_train_steps):
+        for update in range(cfg.controller_train_steps):
             grads = []
             for _ in range(cfg.controller_num_aggregate):
                 images, labels = next(iterator)
@@ -156,32 +178,43 @@ class MicroSearch:
                     if key != "arc":
                         history.setdefault(key, []).append(float(value))
             self.reinforce.apply_gradients(grads)
+            progress.update(update + 1, [("sampled valid accuracy", history["accuracy"][-1]),
+                                         ("entropy", history["entropy"][-1])])
         return {key: float(np.mean(values)) for key, values in history.items()} | {
             "baseline": float(self.reinforce.baseline)}
 
     def derive(self) -> dict[str, Any]:
         """Samples ``derive_num_samples`` architectures, keeps the best on one validation
-        batch, scores it on the whole validation split and writes ``derived_arc.json``."""
+        batch, scores it on the whole validation split against the most likely and
+        ``derive_random_samples`` random architectures, writes ``derived_arc.json`` and
+        a drawing of it (``derived_arc.png``)."""
+        cfg = self.config
         result = derive_architecture(self.steps, self.search_space, self.data, self.strategy,
-                                     self.config.derive_num_samples, self.config.batch_size,
-                                     seed=epoch_seed(self.config.seed, int(self.epoch)) + 2)
+                                     cfg.derive_num_samples, cfg.batch_size,
+                                     seed=epoch_seed(cfg.seed, int(self.epoch)) + 2,
+                                     num_random=cfg.derive_random_samples, verbose=cfg.verbose)
         result["epochs_trained"] = int(self.epoch)
-        path = os.path.join(self.config.output_dir, ARC_FILE)
-        with open(path, "w") as f:
-            json.dump(result, f, indent=2)
+        result["search_facts"] = search_facts(self.history, result)
+        write_json(os.path.join(cfg.output_dir, ARC_FILE), result)
+        picture = save_png(self.search_space.draw(
+            result["arc"], f"derived architecture (validation accuracy "
+                           f"{result['valid_accuracy']:.3f} with the shared weights)"),
+            os.path.join(cfg.output_dir, ARC_PICTURE))
         with self.writer.as_default(step=int(self.epoch)):
             tf.summary.scalar("derive/valid_accuracy", result["valid_accuracy"])
             tf.summary.text("derive/architecture", result["architecture"]["enas_string"])
         self.writer.flush()
-        logging.info("Derived architecture (valid accuracy %.4f), written to %s:\n%s\n%s",
-                     result["valid_accuracy"], path, result["architecture"]["enas_string"],
+        logging.info("Derived architecture, written to %s and drawn in %s:\n%s\n%s",
+                     os.path.join(cfg.output_dir, ARC_FILE), picture,
+                     result["architecture"]["enas_string"],
                      self.search_space.describe(result["arc"]))
         return result
 
     # --- internals -----------------------------------------------------------------
 
     def _write_summaries(self, epoch: int, train: dict[str, float],
-                         controller: dict[str, float]) -> None:
+                         controller: dict[str, float]) -> tuple[int, ...]:
+        """Scalars and policy pictures of ``epoch``; returns the most likely arc."""
         with self.writer.as_default(step=epoch):
             tf.summary.scalar("train/loss", train["loss"])
             tf.summary.scalar("train/accuracy", train["accuracy"])
@@ -191,4 +224,8 @@ class MicroSearch:
             tf.summary.scalar("controller/entropy", controller["entropy"])
             tf.summary.scalar("controller/sampled_valid_accuracy", controller["accuracy"])
             tf.summary.scalar("controller/log_prob", controller["log_prob"])
+            likely = write_policy_pictures(self.controller, epoch,
+                                           self.steps.sample_with_probabilities)
         self.writer.flush()
+        return likely
+

@@ -79,15 +79,26 @@ def distributed_count_correct(forward, images, labels, strategy: tf.distribute.S
     return sum_replicas(strategy, correct), sum_replicas(strategy, count)
 
 
+def split_batches(strategy: tf.distribute.Strategy, data, split: str, batch_size: int) -> list:
+    """Every distributed batch of a split, fetched once (for scoring many architectures
+    on the same data without rebuilding the input pipeline for each)."""
+    return list(strategy.experimental_distribute_dataset(data.dataset(split, batch_size)))
+
+
+def batches_accuracy(count_correct, batches) -> float:
+    """Accuracy over ``batches``; ``count_correct(images, labels) -> (correct, count)``."""
+    correct = total = 0.0
+    for images, labels in batches:
+        batch_correct, batch_total = count_correct(images, labels)
+        correct, total = correct + float(batch_correct), total + float(batch_total)
+    return correct / max(total, 1.0)
+
+
 def split_accuracy(count_correct, strategy: tf.distribute.Strategy, data, split: str,
                    batch_size: int) -> float:
     """Accuracy over a whole split; ``count_correct(images, labels) -> (correct, count)``."""
     dataset = strategy.experimental_distribute_dataset(data.dataset(split, batch_size))
-    correct = total = 0.0
-    for images, labels in dataset:
-        batch_correct, batch_total = count_correct(images, labels)
-        correct, total = correct + float(batch_correct), total + float(batch_total)
-    return correct / max(total, 1.0)
+    return batches_accuracy(count_correct, dataset)
 
 
 class SearchSteps:
@@ -98,16 +109,21 @@ class SearchSteps:
     """
 
     def __init__(self, supernet: MicroSupernet, optimizer: keras.optimizers.Optimizer,
-                 reinforce: Reinforce, strategy: tf.distribute.Strategy, global_batch_size: int,
-                 l2_reg: float, aux_weight: float, jit_compile: bool = False):
+                 reinforce: Reinforce | None, strategy: tf.distribute.Strategy,
+                 global_batch_size: int, l2_reg: float, aux_weight: float,
+                 jit_compile: bool = False):
         self.supernet, self.optimizer, self.reinforce = supernet, optimizer, reinforce
         self.strategy, self.global_batch_size = strategy, global_batch_size
         self.l2_reg, self.aux_weight = l2_reg, aux_weight
         self.trace_count = 0
         self.train_step = tf.function(self._train_step, jit_compile=jit_compile)
         self.count_correct = tf.function(self._count_correct)
-        self.controller_sample = tf.function(self._controller_sample)
-        self.sample_arc = tf.function(lambda: reinforce.controller.sample()[0])
+        if reinforce is not None:  # None: architectures come from elsewhere (a tuner)
+            controller = reinforce.controller
+            self.controller_sample = tf.function(self._controller_sample)
+            self.sample_arc = tf.function(lambda: controller.sample()[0])
+            self.most_likely_arc = tf.function(controller.most_likely)
+            self.sample_with_probabilities = tf.function(controller.sample_with_probabilities)
 
     def _train_step(self, images, labels, arc):
         """One SGD step of the shared weights on ``arc``; returns (mean CE, accuracy)."""

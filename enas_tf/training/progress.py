@@ -1,0 +1,102 @@
+"""Progress bars for the long loops (shared-weight steps, controller updates, derivation,
+final-training epochs), with rate and ETA.
+
+On a terminal this is Keras' ``Progbar``, redrawn in place. Written to a file or a pipe,
+a redrawn bar would be noise, so a plain line with the same facts is printed at most
+every ``log_interval`` seconds and at the end. ``verbose=0`` prints nothing: the loops'
+log lines remain.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Sequence
+
+import keras
+
+
+class Progress:
+    """Progress of ``target`` units of work.
+
+    Example::
+
+        progress = Progress(100, verbose=1, title="epoch 1/30")
+        for step in range(100):
+            loss = train_step()
+            progress.update(step + 1, [("loss", float(loss))])
+
+    Values are averaged over the updates so far, except the names in ``stateful``,
+    which show their latest value.
+    """
+
+    def __init__(self, target: int, verbose: int = 1, title: str = "", unit: str = "step",
+                 stateful: Sequence[str] = (), log_interval: float = 30.0, stream=None):
+        self.target, self.verbose, self.title, self.unit = target, verbose, title, unit
+        self.stateful, self.log_interval = set(stateful), log_interval
+        self.stream = stream or sys.stdout
+        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.bar = None
+        self.began = self.last_line = time.time()
+        self.totals: dict[str, list[float]] = {}
+        if verbose and self.interactive:
+            if title:
+                print(title, file=self.stream, flush=True)
+            self.bar = keras.utils.Progbar(target, verbose=1, unit_name=unit,
+                                           stateful_metrics=list(stateful))
+
+    def update(self, current: int, values: Sequence[tuple[str, float]] = ()) -> None:
+        if not self.verbose:
+            return
+        if self.bar is not None:
+            self.bar.update(current, values=list(values))
+            return
+        for name, value in values:
+            total = self.totals.setdefault(name, [0.0, 0])
+            if name in self.stateful:
+                total[:] = [value, 1]
+            else:
+                total[0], total[1] = total[0] + value, total[1] + 1
+        now = time.time()
+        if current >= self.target or now - self.last_line >= self.log_interval:
+            self.last_line = now
+            print(self.line(current, now), file=self.stream, flush=True)
+
+    def line(self, current: int, now: float | None = None) -> str:
+        """The plain progress line: done/target, rate, ETA (or elapsed) and the values."""
+        elapsed = max((now or time.time()) - self.began, 1e-9)
+        rate = current / elapsed
+        timing = (f"{elapsed:.0f}s" if current >= self.target
+                  else f"ETA {(self.target - current) / max(rate, 1e-9):.0f}s")
+        values = "".join(f" - {name}: {total / max(count, 1):.4f}"
+                         for name, (total, count) in self.totals.items())
+        prefix = f"{self.title}: " if self.title else ""
+        return (f"{prefix}{current}/{self.target} {self.unit}s, {rate:.2f} {self.unit}s/s, "
+                f"{timing}{values}")
+
+
+def format_duration(seconds: float) -> str:
+    """``75`` -> ``1m15s``; ``4000`` -> ``1h06m40s``."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{seconds:02d}s"
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+class EpochClock:
+    """Times epochs and estimates the rest of the run from the latest one (the first
+    epoch of a process also traces the steps, so it says little about the others)."""
+
+    def __init__(self, num_epochs: int):
+        self.num_epochs = num_epochs
+        self.started = time.time()
+
+    def lap(self, epochs_done: int) -> str:
+        """Call when an epoch ends: ``"done in 12s, ETA 5m30s"``."""
+        now = time.time()
+        seconds, self.started = now - self.started, now
+        remaining = self.num_epochs - epochs_done
+        eta = f", ETA {format_duration(seconds * remaining)}" if remaining else ""
+        return f"done in {format_duration(seconds)}{eta}"

@@ -1,0 +1,55 @@
+"""Progress output: a line with rate and ETA in logs, a live bar on terminals, nothing
+at verbose=0."""
+
+import io
+
+from enas_tf.training.progress import EpochClock, Progress, format_duration
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_log_lines_carry_counts_rate_eta_and_averaged_values():
+    stream = io.StringIO()
+    progress = Progress(4, verbose=1, title="epoch 1/2", stream=stream, log_interval=0.0,
+                        stateful=["lr"])
+    for step, (loss, lr) in enumerate([(4.0, 0.1), (2.0, 0.05)], 1):
+        progress.update(step, [("loss", loss), ("lr", lr)])
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[-1].startswith("epoch 1/2: 2/4 steps, ")
+    assert "steps/s, ETA " in lines[-1]
+    assert "loss: 3.0000" in lines[-1] and "lr: 0.0500" in lines[-1]  # mean vs latest
+    progress.update(4, [("loss", 0.0), ("lr", 0.01)])
+    last = stream.getvalue().splitlines()[-1]
+    assert last.startswith("epoch 1/2: 4/4 steps") and "ETA" not in last
+
+
+def test_log_lines_are_rate_limited_but_the_last_always_prints():
+    stream = io.StringIO()
+    progress = Progress(100, verbose=1, stream=stream, log_interval=3600.0)
+    for step in range(1, 101):
+        progress.update(step, [("loss", 1.0)])
+    assert len(stream.getvalue().splitlines()) == 1
+
+
+def test_terminal_gets_a_live_bar_and_verbose_0_prints_nothing():
+    terminal = _Terminal()
+    progress = Progress(3, verbose=1, title="derive", stream=terminal)
+    assert progress.bar is not None
+    quiet = io.StringIO()
+    silent = Progress(3, verbose=0, stream=quiet)
+    for step in range(1, 4):
+        silent.update(step, [("loss", 1.0)])
+    assert quiet.getvalue() == "" and silent.bar is None
+
+
+def test_durations_and_epoch_eta():
+    assert format_duration(5) == "5s"
+    assert format_duration(75) == "1m15s"
+    assert format_duration(4000) == "1h06m40s"
+    clock = EpochClock(num_epochs=3)
+    assert clock.lap(1).startswith("done in 0s, ETA 0s")
+    assert "ETA" not in clock.lap(3)
