@@ -52,23 +52,29 @@ def _supernet_trained_sep_convs(arc):
     keras.utils.set_random_seed(0)
     supernet = MicroSupernet(SPACE, num_layers=1, filters=4, num_classes=4,
                              use_aux_head=False).build_for((8, 8, 3))
-    tables = []  # (kind, node, slot, op, per-source weight table)
+    # Which (node, slot, source) each table row belongs to.
+    owners = {}
     for cell in supernet.cells:
-        kind = "reduce" if "reduce" in cell.name else "normal"
-        for n, slots in enumerate(cell.sep_convs):
-            for slot, pair in enumerate(slots):
-                for op, layer in zip(SPACE.ops[:2], pair):
-                    tables += [(kind, n + 2, slot + 1, op, t)
-                               for t in layer.depthwise + layer.pointwise]
+        for n in range(SPACE.num_nodes):
+            for slot in range(2):
+                for source in range(n + 2):
+                    owners[cell.name, int(cell.row(n, slot, source))] = (n + 2, slot + 1, source)
+    tables = []  # (cell, op, weight table)
+    for cell in supernet.cells:
+        for op, layer in zip(SPACE.ops[:2], cell.sep_convs):
+            tables += [(cell, op, t) for t in layer.depthwise + layer.pointwise]
     with tf.GradientTape() as tape:
         logits = supernet(tf.random.normal([2, 8, 8, 3]), arc=tf.constant(arc), training=True)
         loss = tf.reduce_sum(logits * tf.random.normal(logits.shape))
     grads = tape.gradient(loss, [t[-1] for t in tables])
     trained = set()
-    for (kind, node, slot, op, table), grad in zip(tables, grads):
+    for (cell, op, table), grad in zip(tables, grads):
         if grad is not None:
+            kind = "reduce" if "reduce" in cell.name else "normal"
             rows = np.abs(tf.convert_to_tensor(grad).numpy()).reshape(table.shape[0], -1).sum(1)
-            trained.update((kind, node, slot, op, int(row)) for row in np.nonzero(rows)[0])
+            for row in np.nonzero(rows)[0]:
+                node, slot, source = owners[cell.name, int(row)]
+                trained.add((kind, node, slot, op, source))
     return trained
 
 

@@ -72,3 +72,29 @@ class Reinforce(tf.Module):
             if grads:  # e.g. the last decision's embedding feeds nothing
                 pairs.append((tf.add_n(grads) / count, variable))
         self.optimizer.apply_gradients(pairs)
+
+    def update(self, reward_fn: Callable[[tf.Tensor], tf.Tensor], num_samples: int):
+        """One whole update inside a ``tf.function``: ``num_samples`` architectures, each
+        scored by ``reward_fn(arc)`` (which may read the next batch of an iterator) in a
+        graph loop, their gradients averaged into one optimizer step. Returns the mean
+        stats (accuracy, reward, entropy, log_prob) and the baseline.
+
+        Same result as ``num_samples`` calls of ``sample_gradients`` then
+        ``apply_gradients``; a variable that gets no gradient gets a zero one, which
+        leaves it unchanged under Adam with beta1 = 0 as the official settings use.
+        """
+        variables = self.controller.trainable_variables
+        names = ("accuracy", "reward", "entropy", "log_prob")
+        grad_sums = [tf.zeros_like(v) for v in variables]
+        stat_sums = [tf.constant(0.0) for _ in names]
+        for _ in tf.range(num_samples):
+            grads, stats = self.sample_gradients(reward_fn)
+            grad_sums = [total if g is None else total + tf.convert_to_tensor(g)
+                         for total, g in zip(grad_sums, grads)]
+            stat_sums = [total + tf.cast(stats[name], tf.float32)
+                         for total, name in zip(stat_sums, names)]
+        count = tf.cast(num_samples, tf.float32)
+        self.optimizer.apply_gradients(
+            [(total / count, v) for total, v in zip(grad_sums, variables)])
+        means = {name: total / count for name, total in zip(names, stat_sums)}
+        return means | {"baseline": tf.identity(self.baseline)}

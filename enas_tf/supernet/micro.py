@@ -35,7 +35,12 @@ def check_weight_sharing(weight_sharing: str) -> str:
 
 
 class MicroSupernetCell(keras.layers.Layer):
-    """One cell of the supernet; ``call(inputs, cell_arc)`` with ``cell_arc`` int32[4B]."""
+    """One cell of the supernet; ``call(inputs, cell_arc)`` with ``cell_arc`` int32[4B].
+
+    The sep-conv weights of all slots live in two tables (3x3, 5x5) with one row per
+    (node, slot, source) (official) or per (node, slot) (compact); ``row_offsets[n][s]``
+    is the first row of node ``n + 2``'s slot ``s``.
+    """
 
     def __init__(self, filters: int, num_nodes: int, weight_sharing: str = "official",
                  **kwargs):
@@ -45,47 +50,66 @@ class MicroSupernetCell(keras.layers.Layer):
         self.calibration = CellInputCalibration(filters, name="calibration")
         self.output_combine = CellOutput(filters, num_nodes, per_node_kernels=self.per_source,
                                          name="output")
+        self.row_offsets, rows = [], 0
+        for node_id in range(2, num_nodes + 2):
+            self.row_offsets.append((rows, rows + (node_id if self.per_source else 1)))
+            rows += 2 * (node_id if self.per_source else 1)
+        self.sep_convs = (SharedSepConv(filters, 3, rows, name="sep_conv_3x3"),
+                          SharedSepConv(filters, 5, rows, name="sep_conv_5x5"))
 
     def build(self, input_shape):
         self.calibration.build(input_shape)
         shape = self.calibration.compute_output_shape(input_shape)[1]
-        # sep_convs[node][slot] = (sep3x3, sep5x5), each with node_id source rows
-        # (official) or one row for every source (compact).
-        self.sep_convs = []
-        for node_id in range(2, self.num_nodes + 2):
-            rows = node_id if self.per_source else 1
-            slots = []
-            for slot in (1, 2):
-                pair = (SharedSepConv(self.filters, 3, rows, name=f"node{node_id}_x{slot}_sep3"),
-                        SharedSepConv(self.filters, 5, rows, name=f"node{node_id}_x{slot}_sep5"))
-                for layer in pair:
-                    layer.build(shape)
-                slots.append(pair)
-            self.sep_convs.append(slots)
+        for table in self.sep_convs:
+            table.build(shape)
         self.output_combine.build(shape)
+
+    def row(self, node: int, slot: int, source):
+        """The table row of searched node ``node + 2``'s ``slot`` fed by ``source``."""
+        offset = self.row_offsets[node][slot]
+        return offset + source if self.per_source else tf.constant(offset)
 
     def call(self, inputs, cell_arc, training=None):
         nodes = self.calibration(inputs, training=training)
-        for n, slots in enumerate(self.sep_convs):
+        # One gather and one unstack per table for all slots (per-slot gathers or
+        # slices would multiply the gradient ops); slot i takes row i of each.
+        rows = tf.stack([self.row(n, slot, cell_arc[4 * n + 2 * slot])
+                         for n in range(self.num_nodes) for slot in range(2)])
+        sep3, sep5 = ([tf.unstack(w) for w in table.gather(rows)] for table in self.sep_convs)
+        for n in range(self.num_nodes):
+            # Every slot sees the same number of candidates (padded with node 0, never
+            # chosen), so all slots of all cells of one width share one traced function.
+            candidates = nodes + nodes[:1] * (self.num_nodes + 2 - len(nodes))
             outputs = []
-            for slot, (sep3, sep5) in enumerate(slots):
-                source = cell_arc[4 * n + 2 * slot]
-                op = cell_arc[4 * n + 2 * slot + 1]
-                # Selecting by switch_case forwards one tensor; stacking all nodes to
-                # gather one would copy every node (and again in the gradient).
-                x = tf.switch_case(source, [lambda t=t: tf.identity(t) for t in nodes])
-                w3, w5 = sep3.gather(source), sep5.gather(source)
-                outputs.append(tf.switch_case(op, [
-                    lambda x=x, w=w3: SharedSepConv.apply(x, w),
-                    lambda x=x, w=w5: SharedSepConv.apply(x, w),
-                    lambda x=x: pool(x, "avg"),
-                    lambda x=x: pool(x, "max"),
-                    lambda x=x: tf.identity(x),
-                ]))
+            for slot in range(2):
+                i = 2 * n + slot
+                outputs.append(run_slot(candidates, cell_arc[4 * n + 2 * slot],
+                                        cell_arc[4 * n + 2 * slot + 1],
+                                        tuple(w[i] for w in sep3), tuple(w[i] for w in sep5)))
             nodes.append(outputs[0] + outputs[1])
         used = tf.reduce_max(tf.one_hot(cell_arc[0::2], self.num_nodes + 2, dtype=tf.int32), 0)
         unused = tf.reshape(tf.where(tf.equal(used, 0)), [-1])
         return self.output_combine(nodes, unused=unused, training=training)
+
+
+@tf.function(experimental_attributes={"_noinline": True})
+def run_slot(candidates, source, op, sep3_weights, sep5_weights):
+    """One slot: select the input ``source`` among ``candidates``, run op ``op``.
+
+    A ``tf.function`` called from the step rather than inlined in it: TensorFlow traces
+    it (and builds its gradient) once per tensor shape, not once per slot, and
+    ``_noinline`` keeps graph optimisation from copying it back into every call site.
+    """
+    # Selecting by switch_case forwards one tensor; stacking all nodes to gather one
+    # would copy every node (and again in the gradient).
+    x = tf.switch_case(source, [lambda t=t: tf.identity(t) for t in candidates])
+    return tf.switch_case(op, [
+        lambda: SharedSepConv.apply(x, sep3_weights),
+        lambda: SharedSepConv.apply(x, sep5_weights),
+        lambda: pool(x, "avg"),
+        lambda: pool(x, "max"),
+        lambda: tf.identity(x),
+    ])
 
 
 class MicroSupernet(MicroSkeleton):

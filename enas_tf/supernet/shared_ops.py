@@ -1,10 +1,12 @@
-"""Shared-weight ops whose weights are indexed by the chosen input node.
+"""Shared-weight ops whose weights are rows of tables, picked at run time.
 
-The official ENAS micro search keeps separate sep-conv weights for every possible
-source node of a slot: each variable has a leading ``num_sources`` axis and the row of
-the sampled input index is gathered at run time. Only that row receives gradients
-from the task loss. With ``num_sources=1`` (``weight_sharing="compact"``) one row
-serves every source.
+The official ENAS micro search keeps separate sep-conv weights for every slot of every
+node and every possible source node of that slot. Here one table per cell and op holds
+all of them as rows (``[rows, ...]`` variables), and a slot gathers the row of its
+sampled source: only that row receives gradients from the task loss. One table per cell
+instead of one variable per slot keeps the optimizer's and the L2 term's graph small
+(the official layout would need 1,280 variables at the search settings), which is most
+of what tracing a train step costs.
 """
 
 from __future__ import annotations
@@ -32,14 +34,17 @@ def batch_stats_norm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) -> tf.Tens
 
 
 class SharedSepConv(keras.layers.Layer):
-    """Twice (ReLU -> depthwise KxK -> pointwise 1x1 -> BN) with per-source weight tables."""
+    """Twice (ReLU -> depthwise KxK -> pointwise 1x1 -> BN), ``rows`` weight sets.
 
-    def __init__(self, filters: int, kernel_size: int, num_sources: int, **kwargs):
+    ``gather(row)`` returns one weight set, ``apply(x, weights)`` runs it.
+    """
+
+    def __init__(self, filters: int, kernel_size: int, rows: int, **kwargs):
         super().__init__(**kwargs)
-        self.filters, self.kernel_size, self.num_sources = filters, kernel_size, num_sources
+        self.filters, self.kernel_size, self.rows = filters, kernel_size, rows
 
     def build(self, input_shape):
-        channels, k, n = self.filters, self.kernel_size, self.num_sources
+        channels, k, n = self.filters, self.kernel_size, self.rows
         if input_shape[-1] != channels:
             raise ValueError(f"{self.name}: expected {channels} input channels, "
                              f"got {input_shape[-1]}.")
@@ -57,17 +62,14 @@ class SharedSepConv(keras.layers.Layer):
             self.beta.append(self.add_weight(shape=(n, channels), initializer="zeros",
                                              name=f"bn{i}_beta"))
 
-    def gather(self, source: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """The weights of one source row (the only row when ``num_sources`` is 1).
+    def gather(self, row) -> tuple[tf.Tensor, ...]:
+        """The weights of one row.
 
         Gather these *outside* any ``tf.switch_case`` so the branch sees dense tensors;
         gathering inside makes the cond gradient reconcile IndexedSlices across
         branches, which multiplies trace time."""
-        tables = [table for group in (self.depthwise, self.pointwise, self.gamma, self.beta)
-                  for table in group]
-        if self.num_sources == 1:
-            return tuple(table[0] for table in tables)
-        return tuple(tf.gather(table, source) for table in tables)
+        return tuple(tf.gather(table, row) for group in
+                     (self.depthwise, self.pointwise, self.gamma, self.beta) for table in group)
 
     @staticmethod
     def apply(x: tf.Tensor, weights: tuple[tf.Tensor, ...]) -> tf.Tensor:
@@ -79,5 +81,5 @@ class SharedSepConv(keras.layers.Layer):
             x = batch_stats_norm(x, gamma[i], beta[i])
         return x
 
-    def call(self, x, source):
-        return self.apply(x, self.gather(source))
+    def call(self, x, row):
+        return self.apply(x, self.gather(row))

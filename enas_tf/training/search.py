@@ -132,7 +132,10 @@ class MicroSearch:
         return self.derive()
 
     def train_shared_weights(self, epoch: int, steps: int) -> dict[str, float]:
-        """Phase 1: ``steps`` SGD steps, a fresh architecture for each."""
+        """Phase 1: ``steps`` SGD steps, each on an architecture sampled inside the step.
+
+        Losses stay on the device; they are read only at log points and at the end.
+        """
         cfg = self.config
         lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data,
                                             self.strategy)
@@ -141,25 +144,27 @@ class MicroSearch:
         losses, accuracies, began = [], [], time.time()
         for step in range(steps):
             images, labels = next(iterator)
-            loss, accuracy = self.steps.train_step(images, labels, self.steps.sample_arc())
-            losses.append(float(loss))
-            accuracies.append(float(accuracy))
-            progress.update(step + 1, [("loss", losses[-1]), ("accuracy", accuracies[-1]),
-                                       ("lr", lr)])
-            global_step = epoch * steps + step + 1
-            if step % cfg.log_every == 0 or step == steps - 1:
-                with self.writer.as_default(step=global_step):
-                    tf.summary.scalar("train/step_loss", losses[-1])
-                    tf.summary.scalar("train/step_accuracy", accuracies[-1])
-                if not cfg.verbose:
-                    logging.info("epoch %d step %d/%d: loss %.3f acc %.3f lr %.5f "
-                                 "(%.2fs/step)", epoch + 1, step + 1, steps, losses[-1],
-                                 accuracies[-1], lr, (time.time() - began) / (step + 1))
-        return {"loss": float(np.mean(losses)), "accuracy": float(np.mean(accuracies)),
-                "learning_rate": lr}
+            loss, accuracy, _ = self.steps.search_step(images, labels)
+            losses.append(loss)
+            accuracies.append(accuracy)
+            if step % cfg.log_every and step != steps - 1:
+                progress.update(step + 1)
+                continue
+            loss, accuracy = float(loss), float(accuracy)
+            progress.update(step + 1, [("loss", loss), ("accuracy", accuracy), ("lr", lr)])
+            with self.writer.as_default(step=epoch * steps + step + 1):
+                tf.summary.scalar("train/step_loss", loss)
+                tf.summary.scalar("train/step_accuracy", accuracy)
+            if not cfg.verbose:
+                logging.info("epoch %d step %d/%d: loss %.3f acc %.3f lr %.5f (%.2fs/step)",
+                             epoch + 1, step + 1, steps, loss, accuracy, lr,
+                             (time.time() - began) / (step + 1))
+        return {"loss": float(tf.reduce_mean(losses)),
+                "accuracy": float(tf.reduce_mean(accuracies)), "learning_rate": lr}
 
     def train_controller(self, epoch: int) -> dict[str, float]:
-        """Phase 2: REINFORCE updates, each averaging several sampled architectures."""
+        """Phase 2: REINFORCE updates, each one compiled call that samples and rewards
+        ``controller_num_aggregate`` architectures and takes one Adam step."""
         cfg = self.config
         dataset = self.data.dataset("valid", cfg.batch_size,
                                     shuffle_seed=epoch_seed(cfg.seed, epoch) + 1,
@@ -167,20 +172,14 @@ class MicroSearch:
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         progress = Progress(cfg.controller_train_steps, cfg.verbose,
                             f"epoch {epoch + 1}/{cfg.num_epochs} controller", unit="update")
-        history: dict[str, list[float]] = {}
+        collected: dict[str, list[float]] = {}
         for update in range(cfg.controller_train_steps):
-            grads = []
-            for _ in range(cfg.controller_num_aggregate):
-                images, labels = next(iterator)
-                sample_grads, stats = self.steps.controller_sample(images, labels)
-                grads.append(sample_grads)
-                for key, value in stats.items():
-                    if key != "arc":
-                        history.setdefault(key, []).append(float(value))
-            self.reinforce.apply_gradients(grads)
-            progress.update(update + 1, [("sampled valid accuracy", history["accuracy"][-1]),
-                                         ("entropy", history["entropy"][-1])])
-        return {key: float(np.mean(values)) for key, values in history.items()} | {
+            stats = self.steps.controller_update(iterator, cfg.controller_num_aggregate)
+            for key, value in stats.items():
+                collected.setdefault(key, []).append(float(value))
+            progress.update(update + 1, [("sampled valid accuracy", collected["accuracy"][-1]),
+                                         ("entropy", collected["entropy"][-1])])
+        return {key: float(np.mean(values)) for key, values in collected.items()} | {
             "baseline": float(self.reinforce.baseline)}
 
     def derive(self) -> dict[str, Any]:

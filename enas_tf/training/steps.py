@@ -121,6 +121,8 @@ class SearchSteps:
         if reinforce is not None:  # None: architectures come from elsewhere (a tuner)
             controller = reinforce.controller
             self.controller_sample = tf.function(self._controller_sample)
+            self.controller_update = tf.function(self._controller_update)
+            self.search_step = tf.function(self._search_step, jit_compile=jit_compile)
             self.sample_arc = tf.function(lambda: controller.sample()[0])
             self.most_likely_arc = tf.function(controller.most_likely)
             self.sample_with_probabilities = tf.function(controller.sample_with_probabilities)
@@ -133,6 +135,12 @@ class SearchSteps:
                                     return_aux=True),
             self.supernet.trainable_variables, self.optimizer, images, labels, self.strategy,
             self.global_batch_size, self.l2_reg, self.aux_weight)
+
+    def _search_step(self, images, labels):
+        """Samples an architecture and trains the shared weights on it, in one dispatch;
+        returns (mean CE, accuracy, the architecture)."""
+        arc = self.reinforce.controller.sample()[0]
+        return (*self._train_step(images, labels, arc), arc)
 
     def _count_correct(self, images, labels, arc):
         """(correct predictions, examples) of ``arc`` on one batch, no weight update.
@@ -151,3 +159,13 @@ class SearchSteps:
             return correct / count
 
         return self.reinforce.sample_gradients(accuracy)
+
+    def _controller_update(self, iterator, num_samples):
+        """One REINFORCE update in one dispatch: ``num_samples`` architectures, each
+        rewarded by its accuracy on the next validation batch of ``iterator``."""
+        def accuracy(arc):
+            images, labels = next(iterator)
+            correct, count = self._count_correct(images, labels, arc)
+            return correct / count
+
+        return self.reinforce.update(accuracy, num_samples)
