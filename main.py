@@ -23,12 +23,23 @@ from absl import app, flags, logging  # noqa: E402
 from enas_tf.config import DrawConfig, FinalConfig, SearchConfig  # noqa: E402
 
 HELP = {
+    "search_space": "What is searched or trained: micro (cells, official defaults of the "
+                    "micro scripts) or macro (a whole network; unset flags take the official "
+                    "macro settings).",
+    "num_branches": "Macro: the first N of the ops conv3x3, sep3x3, conv5x5, sep5x5, avgpool, "
+                    "maxpool are allowed (search 6, final 4).",
+    "skip_target": "Macro controller: the skip probability the skip penalty pulls towards.",
+    "skip_weight": "Macro controller: weight of the skip penalty (KL to skip_target) in the "
+                   "loss; 0 disables.",
+    "sep_as_conv": "Final macro: build the separable ops as plain convolutions, as the "
+                   "official final network did (its published size).",
     "dataset": "Data set: cifar10 (TFDS) or digits (offline, bundled with scikit-learn).",
     "data_dir": "TFDS data directory holding cifar10 (default: ~/tensorflow_datasets).",
     "download": "Let TFDS download CIFAR-10 when it is absent.",
     "num_valid": "Training images held out as a validation split (the controller's, in "
                  "search; final training uses none by default).",
-    "num_layers": "Official child_num_layers: the network has num_layers + 2 cells.",
+    "num_layers": "Official child_num_layers: micro networks have num_layers + 2 cells, "
+                  "macro networks num_layers layers.",
     "num_nodes": "Searched nodes per cell (B - 2).",
     "filters": "Channels C of the first stage (stem has 3C; doubles at each reduction).",
     "keep_prob": "Dropout keep probability before the classifier.",
@@ -65,7 +76,8 @@ HELP = {
                   "rerunning with the same directory resumes.",
     "seed": "Random seed.",
     "arc": "Final/draw: the architecture as an official ENAS integer string (default: the "
-           "published ENAS micro architecture).",
+           "search space's published ENAS architecture; for a macro network of fewer than "
+           "24 layers, its first num_layers layers).",
     "arc_file": "Final/draw: a file holding the architecture: the derived_arc.json a search "
                 "writes, its readable JSON, or the integer string.",
     "output_file": "Draw: the PNG to write (default: the architecture file's name with "
@@ -118,7 +130,7 @@ def _define_flags() -> None:
 
 
 _define_flags()
-flags.DEFINE_enum("mode", "search", list(MODES), "search: ENAS micro search; final: train "
+flags.DEFINE_enum("mode", "search", list(MODES), "search: ENAS search; final: train "
                   "one architecture from scratch; draw: write a PNG of one architecture.")
 flags.DEFINE_bool("summary_only", False, "Final: print the model's parameter count and "
                   "multiply-adds, then exit without loading data or training.")
@@ -134,14 +146,14 @@ def config_from_flags() -> SearchConfig | FinalConfig:
     if misplaced:
         raise ValueError(f"--{misplaced[0]} does not apply to --mode={FLAGS.mode}.")
     values = {name: FLAGS[name].value for name in fields if FLAGS[name].present}
-    return config_class(**values).validate()
+    return config_class.for_space(FLAGS.search_space, **values).validate()
 
 
 def run_search(config: SearchConfig, data, strategy) -> None:
     from enas_tf.training.derive import describe_search_facts
-    from enas_tf.training.search import ARC_FILE, ARC_PICTURE, MicroSearch
+    from enas_tf.training.search import ARC_FILE, ARC_PICTURE, Search
 
-    result = MicroSearch(config, data, strategy).run()
+    result = Search(config, data, strategy).run()
     print(f"derived architecture: {result['architecture']['enas_string']}")
     print(f"validation accuracy of the derived architecture: {result['valid_accuracy']:.4f}")
     for line in describe_search_facts(result["search_facts"]):
@@ -151,10 +163,30 @@ def run_search(config: SearchConfig, data, strategy) -> None:
 
 
 def print_model_facts(facts: dict[str, int], arc_string: str) -> None:
-    print(f"architecture: {arc_string}")
-    print(f"parameters: {facts['parameters']:,} "
-          f"({facts['parameters_without_aux_head']:,} without the auxiliary head)")
+    print(f"architecture: {' '.join(arc_string.split())}")
+    with_aux = facts["parameters_with_aux_head"]
+    print(f"trainable parameters: {facts['parameters']:,}" + (
+        f" without the auxiliary head (as the official code counts), {with_aux:,} with it"
+        if with_aux != facts["parameters"] else ""))
     print(f"multiply-adds per image: {facts['multiply_adds_per_image']:,}", flush=True)
+
+
+def print_as_published(config, arc, num_classes: int, image_shape) -> None:
+    """For macro architectures with separable ops: the size of the network as the
+    official final code built it (separable ops as plain convs)."""
+    import dataclasses
+
+    from enas_tf.export import build_final_model
+    from enas_tf.models.summary import describe_model
+
+    if config.search_space != "macro" or config.sep_as_conv:
+        return
+    model = build_final_model(arc, dataclasses.replace(config, sep_as_conv=True), num_classes,
+                              image_shape)
+    facts = describe_model(model, image_shape)
+    print(f"as the official final code built it (separable ops as plain convs, "
+          f"--sep_as_conv): {facts['parameters']:,} trainable parameters, "
+          f"{facts['multiply_adds_per_image']:,} multiply-adds per image", flush=True)
 
 
 def run_final(config: FinalConfig, arc, data, strategy) -> None:
@@ -168,14 +200,19 @@ def run_final(config: FinalConfig, arc, data, strategy) -> None:
 
 
 def draw(config: DrawConfig) -> int:
-    from enas_tf.export import load_architecture
-    from enas_tf.search_spaces.micro import MicroSearchSpace
+    from enas_tf.components import get_components
+    from enas_tf.export import load_architecture, settings_in_file
     from enas_tf.search_spaces.pictures import save_png
 
-    space = MicroSearchSpace(config.num_nodes)
+    if config.arc_file:  # the file's own space settings, unless given as flags
+        recorded = settings_in_file(config.arc_file)
+        config = DrawConfig(**{**config.to_dict(), **{
+            key: value for key, value in recorded.items() if not FLAGS[key].present}})
+
+    space = get_components(config.search_space).make_space(config)
     arc = load_architecture(space, config.arc, config.arc_file)
-    title = config.arc_file or ("published ENAS micro architecture" if config.arc is None
-                                else "")
+    title = config.arc_file or (f"published ENAS {config.search_space} architecture"
+                                if config.arc is None else "")
     path = save_png(space.draw(arc, title), config.picture_path())
     print(f"drew {space.to_string(arc)} to {path}")
     return 0
@@ -193,10 +230,10 @@ def main(argv: list[str]) -> int:
     logging.set_verbosity(logging.INFO)
 
     # Heavy imports only after the flags are known to be good.
+    from enas_tf.components import get_components
     from enas_tf.data import DATASET_SHAPES, DataNotFoundError, load_dataset
     from enas_tf.distribute import make_strategy
     from enas_tf.export import build_final_model, load_architecture
-    from enas_tf.search_spaces.micro import MicroSearchSpace
 
     try:
         if FLAGS.mode == "draw":
@@ -208,8 +245,8 @@ def main(argv: list[str]) -> int:
                                      config.multi_worker)
         arc = None
         if FLAGS.mode == "final":
-            arc = load_architecture(MicroSearchSpace(config.num_nodes), config.arc,
-                                    config.arc_file)
+            space = get_components(config.search_space).make_space(config)
+            arc = load_architecture(space, config.arc, config.arc_file)
             if FLAGS.summary_only:
                 from enas_tf.models.summary import describe_model
 
@@ -217,6 +254,7 @@ def main(argv: list[str]) -> int:
                 model = build_final_model(arc, config, num_classes, image_shape)
                 print_model_facts(describe_model(model, image_shape),
                                   model.search_space.to_string(arc))
+                print_as_published(config, arc, num_classes, image_shape)
                 return 0
         data = load_dataset(config.dataset, config.data_dir, config.num_valid, config.download,
                             config.seed)

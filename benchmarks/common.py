@@ -3,6 +3,7 @@ CIFAR-shaped data under a given strategy, and step timing."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tempfile
@@ -19,18 +20,58 @@ from absl import flags  # noqa: E402
 from enas_tf.config import SearchConfig  # noqa: E402
 from enas_tf.data.pipeline import ImageSplits  # noqa: E402
 
-flags.DEFINE_integer("batch_size", 160, "Global batch size (official search: 160).")
-flags.DEFINE_integer("filters", 20, "Channels C (official search: 20).")
-flags.DEFINE_integer("num_layers", 6, "Official child_num_layers; cells = num_layers + 2.")
-flags.DEFINE_integer("num_nodes", 5, "Searched nodes per cell.")
+flags.DEFINE_enum("search_space", "micro", ["micro", "macro"], "Search space to measure.")
+flags.DEFINE_integer("batch_size", None, "Global batch size (default: the space's official "
+                     "search batch, micro 160, macro 128).")
+flags.DEFINE_integer("filters", None, "Channels C (default: official, micro 20, macro 36).")
+flags.DEFINE_integer("num_layers", None, "Official child_num_layers (default: micro 6, i.e. "
+                     "8 cells; macro 12 layers).")
+flags.DEFINE_integer("num_nodes", 5, "Micro: searched nodes per cell.")
 flags.DEFINE_integer("steps", 10, "Timed steps per variant, after one warm-up step.")
 FLAGS = flags.FLAGS
 
 
+def config(**overrides) -> SearchConfig:
+    """The official search settings of ``--search_space`` with the size flags given."""
+    sizes = {name: getattr(FLAGS, name) for name in ("batch_size", "filters", "num_layers")
+             if getattr(FLAGS, name) is not None}
+    return SearchConfig.for_space(FLAGS.search_space, num_nodes=FLAGS.num_nodes,
+                                  **{**sizes, **overrides})
+
+
 def settings() -> str:
-    return (f"batch {FLAGS.batch_size}, C={FLAGS.filters}, {FLAGS.num_layers + 2} cells, "
-            f"{FLAGS.num_nodes} nodes, 32x32x3, {FLAGS.steps} timed steps, "
-            f"{os.cpu_count()} CPU cores, TF {tf.__version__}")
+    cfg = config()
+    size = (f"{cfg.num_layers + 2} cells, {cfg.num_nodes} nodes" if cfg.search_space == "micro"
+            else f"{cfg.num_layers} layers")
+    return (f"{cfg.search_space}: batch {cfg.batch_size}, C={cfg.filters}, {size}, 32x32x3, "
+            f"{FLAGS.steps} timed steps, {os.cpu_count()} CPU cores, TF {tf.__version__}")
+
+
+def models(arc=None, seed: int = 0):
+    """``(space, sample_arcs(n), fixed(arc), supernet())`` for ``--search_space`` at the
+    flags' size: ``fixed`` and ``supernet`` return ``(model, forward)`` with
+    ``forward(images, arc) -> (logits, aux_logits or None)``, both built."""
+    from enas_tf.components import get_components
+
+    cfg = config()
+    components = get_components(cfg.search_space)
+    space = components.make_space(cfg)
+    shape = (32, 32, 3)
+
+    def sample_arcs(n):
+        controller = components.make_controller(space, dataclasses.replace(cfg, seed=seed))
+        return [controller.sample()[0] for _ in range(n)]
+
+    def fixed(arc):
+        model = components.make_fixed_model(space, tf.convert_to_tensor(arc).numpy(), cfg, 10)
+        model.build_for(shape)
+        return model, lambda x, _: model(x, training=True, return_aux=True)
+
+    def supernet():
+        model = components.make_supernet(space, cfg, 10).build_for(shape)
+        return model, lambda x, a: model(x, arc=a, training=True, return_aux=True)
+
+    return space, sample_arcs, fixed, supernet
 
 
 def synthetic_cifar(batch_size: int) -> ImageSplits:
@@ -46,21 +87,18 @@ def synthetic_cifar(batch_size: int) -> ImageSplits:
 
 
 def make_search(strategy: tf.distribute.Strategy, **overrides):
-    """A ``MicroSearch`` with the flags' model size on synthetic data."""
-    from enas_tf.training.search import MicroSearch
+    """A ``Search`` with the flags' space and size on synthetic data."""
+    from enas_tf.training.search import Search
 
-    values = dict(batch_size=FLAGS.batch_size, filters=FLAGS.filters,
-                  num_layers=FLAGS.num_layers, num_nodes=FLAGS.num_nodes,
-                  output_dir=tempfile.mkdtemp(prefix="enas_bench_"), num_valid=FLAGS.batch_size)
-    values.update(overrides)
-    data = synthetic_cifar(FLAGS.batch_size)
-    return MicroSearch(SearchConfig(**values), data, strategy)
+    cfg = config(output_dir=tempfile.mkdtemp(prefix="enas_bench_"), **overrides)
+    cfg = dataclasses.replace(cfg, num_valid=cfg.batch_size)
+    return Search(cfg, synthetic_cifar(cfg.batch_size), strategy)
 
 
 def search_batches(search):
     """An endless iterator of distributed augmented training batches."""
-    dataset = search.data.dataset("train", FLAGS.batch_size, shuffle_seed=0, augment=True,
-                                  repeat=True, drop_remainder=True)
+    dataset = search.data.dataset("train", search.config.batch_size, shuffle_seed=0,
+                                  augment=True, repeat=True, drop_remainder=True)
     return iter(search.strategy.experimental_distribute_dataset(dataset))
 
 
@@ -88,3 +126,28 @@ def time_calls(call: Callable[[], object], steps: int) -> tuple[float, float]:
     """(first call seconds, median seconds of the next ``steps`` calls)."""
     first, times = time_each(call, steps)
     return first, float(np.median(times))
+
+
+def make_step(model, forward):
+    """A compiled train step (CE + 0.4 aux CE + L2, clipped Nesterov SGD) for
+    ``forward(images, arc) -> (logits, aux_logits or None)``: the same step for fixed
+    models and the supernet, so their timings and memory compare."""
+    from enas_tf.training.optimizers import shared_weight_sgd
+    from enas_tf.training.steps import l2_penalty
+
+    optimizer = shared_weight_sgd(0.05, 0.9, 5.0, model.trainable_variables)
+
+    @tf.function
+    def step(images, labels, arc):
+        variables = model.trainable_variables
+        with tf.GradientTape() as tape:
+            logits, aux = forward(images, arc)
+            ce = lambda z: tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=z))
+            loss = ce(logits) + 1e-4 * l2_penalty(variables)
+            if aux is not None:
+                loss += 0.4 * ce(aux)
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    return step

@@ -31,7 +31,7 @@ def main(argv):
         replicas = strategy.num_replicas_in_sync
         search = common.make_search(strategy)
         first, median = common.time_search_steps(search, FLAGS.steps)
-        rates[replicas] = FLAGS.batch_size / median
+        rates[replicas] = search.config.batch_size / median
         print(f"{replicas} device(s): first call {first:7.1f}s  median step {median:.3f}s  "
               f"{rates[replicas]:.1f} images/s", flush=True)
     print(f"images/s ratio {FLAGS.num_devices} devices / 1 device: "

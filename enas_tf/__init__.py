@@ -2,31 +2,44 @@
 
 The public API, usable from a notebook::
 
-    from enas_tf import SearchConfig, MicroSearch, load_dataset
+    from enas_tf import Search, SearchConfig, load_dataset
     data = load_dataset("digits")
-    result = MicroSearch(SearchConfig(dataset="digits", num_layers=1, filters=8,
-                                      aux_weight=0, batch_size=64, num_epochs=5,
-                                      output_dir="runs/nb"), data).run()
+    result = Search(SearchConfig(dataset="digits", num_layers=1, filters=8,
+                                 aux_weight=0, batch_size=64, num_epochs=5,
+                                 output_dir="runs/nb"), data).run()
+    macro = SearchConfig.for_space("macro", dataset="digits", num_layers=6, filters=16,
+                                   batch_size=64, num_epochs=5, output_dir="runs/nb_macro")
+
+Importing the package registers every Keras layer and model it defines, so saved
+``.keras`` models load with ``keras.models.load_model``.
 """
 
+from enas_tf.components import SPACE_NAMES, get_components
 from enas_tf.config import FinalConfig, SearchConfig
+from enas_tf.controllers.macro_controller import MacroController
 from enas_tf.controllers.micro_controller import MicroController
 from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.data import DataNotFoundError, ImageSplits, load_dataset
 from enas_tf.export import load_architecture
+from enas_tf.models.macro_fixed import FinalMacroNetwork, FixedMacroNetwork
 from enas_tf.models.micro_final import FinalMicroNetwork
 from enas_tf.models.micro_fixed import FixedMicroNetwork
 from enas_tf.search_spaces.base import InvalidArchitectureError, SearchSpace
+from enas_tf.search_spaces.macro import PUBLISHED_ENAS_MACRO_ARC, MacroSearchSpace
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace
+from enas_tf.supernet.macro import MacroSupernet
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.training.final import FinalTraining
-from enas_tf.training.search import MicroSearch
+from enas_tf.training.search import MicroSearch, Search
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DataNotFoundError", "FinalConfig", "FinalMicroNetwork", "FinalTraining",
-    "FixedMicroNetwork", "ImageSplits", "InvalidArchitectureError", "MicroController",
-    "MicroSearch", "MicroSearchSpace", "MicroSupernet", "PUBLISHED_ENAS_MICRO_ARC",
-    "Reinforce", "SearchConfig", "SearchSpace", "load_architecture", "load_dataset",
+    "DataNotFoundError", "FinalConfig", "FinalMacroNetwork", "FinalMicroNetwork",
+    "FinalTraining", "FixedMacroNetwork", "FixedMicroNetwork", "ImageSplits",
+    "InvalidArchitectureError", "MacroController", "MacroSearchSpace", "MacroSupernet",
+    "MicroController", "MicroSearch", "MicroSearchSpace", "MicroSupernet",
+    "PUBLISHED_ENAS_MACRO_ARC", "PUBLISHED_ENAS_MICRO_ARC", "Reinforce", "SPACE_NAMES",
+    "Search", "SearchConfig", "SearchSpace", "get_components", "load_architecture",
+    "load_dataset",
 ]

@@ -13,6 +13,8 @@ import math
 import os
 from typing import Any, ClassVar
 
+from enas_tf.components import SPACE_NAMES, get_components
+
 DATASETS = ("cifar10", "digits")
 # Supernet weight layouts (``enas_tf.supernet.micro``): the official one, or one weight
 # set per op shared by every source node and one cell-output kernel for every node.
@@ -25,17 +27,38 @@ def _need(condition: bool, message: str) -> None:
 
 
 class ConfigFields:
-    """What ``main.py`` needs of every config class: its field names."""
+    """What ``main.py`` needs of every config class: its field names, and the official
+    defaults of each search space."""
+
+    KIND: ClassVar[str] = ""  # "search", "final" or "draw": which defaults of a space apply
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def space_defaults(cls, search_space: str) -> dict[str, Any]:
+        """The official settings of ``search_space`` that differ from this class's own
+        defaults (which are the micro space's)."""
+        return dict(get_components(search_space).defaults.get(cls.KIND, {}))
+
+    @classmethod
+    def for_space(cls, search_space: str, /, **values):
+        """A config for ``search_space`` with its official defaults, then ``values``.
+
+        ``SearchConfig.for_space("macro", dataset="digits")`` is the official macro search
+        on digits; ``SearchConfig(search_space="macro")`` would keep micro's sizes.
+        """
+        values = {**cls.space_defaults(search_space), **values, "search_space": search_space}
+        return cls(**values)
 
 
 @dataclasses.dataclass
 class RunConfig(ConfigFields):
     """Settings every run has: data, network skeleton, SGD with cosine restarts, output."""
 
+    # What is searched or trained: "micro" (cells) or "macro" (whole network).
+    search_space: str = "micro"
     # Data.
     dataset: str = "cifar10"
     data_dir: str | None = None
@@ -44,6 +67,7 @@ class RunConfig(ConfigFields):
     num_layers: int = 6
     num_nodes: int = 5
     filters: int = 20
+    num_branches: int = 6  # Macro: the first num_branches ops are allowed.
     keep_prob: float = 0.9
     aux_weight: float = 0.4
     # SGD.
@@ -86,7 +110,8 @@ class RunConfig(ConfigFields):
     NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("aux_weight", "l2_reg", "grad_bound", "momentum",
                                                "data_threads")
     # Fields whose value must be one of a fixed set.
-    CHOICES: ClassVar[dict[str, tuple]] = {"dataset": DATASETS, "verbose": (0, 1)}
+    CHOICES: ClassVar[dict[str, tuple]] = {"search_space": SPACE_NAMES, "dataset": DATASETS,
+                                           "verbose": (0, 1)}
 
     def validate(self):
         """Raises ``ValueError`` naming the first bad setting; returns self."""
@@ -94,6 +119,7 @@ class RunConfig(ConfigFields):
             _need(getattr(self, name) in allowed,
                   f"{name} must be one of {', '.join(map(str, allowed))}, "
                   f"got {getattr(self, name)!r}.")
+        get_components(self.search_space).check_config(self)
         for name in self.POSITIVE_INTS:
             _need(int(getattr(self, name)) >= 1,
                   f"{name} must be >= 1, got {getattr(self, name)}.")
@@ -151,8 +177,10 @@ class RunConfig(ConfigFields):
 
 @dataclasses.dataclass
 class SearchConfig(RunConfig):
-    """ENAS micro search settings (official `cifar10_micro_search.sh` unless noted)."""
+    """ENAS search settings; defaults are the official micro search
+    (`cifar10_micro_search.sh`), ``for_space("macro")`` gives the official macro one."""
 
+    KIND: ClassVar[str] = "search"
     num_valid: int = 5000
     # Controller.
     lstm_size: int = 64
@@ -164,6 +192,9 @@ class SearchConfig(RunConfig):
     baseline_decay: float = 0.99
     controller_train_steps: int = 30
     controller_num_aggregate: int = 10
+    # Macro controller: the skip penalty pulls the skip probability towards skip_target.
+    skip_target: float = 0.4
+    skip_weight: float = 0.8
     # Supernet weight layout: "official", or "compact" (learns faster; see README).
     weight_sharing: str = "official"
     # Deriving the final architecture.
@@ -179,7 +210,7 @@ class SearchConfig(RunConfig):
     CHOICES: ClassVar[dict[str, tuple]] = {**RunConfig.CHOICES,
                                            "weight_sharing": WEIGHT_SHARING}
     NON_NEGATIVE: ClassVar[tuple[str, ...]] = RunConfig.NON_NEGATIVE + (
-        "entropy_weight", "temperature", "controller_lr")
+        "entropy_weight", "temperature", "controller_lr", "skip_weight")
 
     def validate(self) -> "SearchConfig":
         super().validate()
@@ -193,8 +224,10 @@ class SearchConfig(RunConfig):
 @dataclasses.dataclass
 class FinalConfig(RunConfig):
     """Training one architecture from scratch (official `cifar10_micro_final.sh`, plus
-    cutout 16 as used for the published 2.89% error)."""
+    cutout 16 as used for the published 2.89% error; ``for_space("macro")``: official
+    `cifar10_macro_final.sh`)."""
 
+    KIND: ClassVar[str] = "final"
     # The architecture: an official ENAS integer string, or the JSON a search writes.
     # Neither: the published ENAS micro architecture.
     arc: str | None = None
@@ -210,6 +243,8 @@ class FinalConfig(RunConfig):
     l2_reg: float = 2e-4
     lr_min: float = 0.0001
     eval_every: int = 1  # Test-set evaluation every this many epochs (and at the end).
+    # Macro: separable ops as plain convs, as the official final network built them.
+    sep_as_conv: bool = False
     output_dir: str = "runs/enas_micro_final"
 
     POSITIVE_INTS: ClassVar[tuple[str, ...]] = RunConfig.POSITIVE_INTS + ("eval_every",)
@@ -234,17 +269,27 @@ class DrawConfig(ConfigFields):
     ``architecture.png``.
     """
 
+    KIND: ClassVar[str] = "draw"
+    search_space: str = "micro"
     arc: str | None = None
     arc_file: str | None = None
     num_nodes: int = 5
+    num_layers: int = 24
+    num_branches: int = 4
     output_file: str | None = None
 
-    CHOICES: ClassVar[dict[str, tuple]] = {}
+    CHOICES: ClassVar[dict[str, tuple]] = {"search_space": SPACE_NAMES}
 
     def validate(self) -> "DrawConfig":
-        _need(self.num_nodes >= 1, f"num_nodes must be >= 1, got {self.num_nodes}.")
+        _need(self.search_space in SPACE_NAMES, f"search_space must be one of "
+              f"{', '.join(SPACE_NAMES)}, got {self.search_space!r}.")
+        for name in ("num_nodes", "num_layers", "num_branches"):
+            _need(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}.")
         _need(not (self.arc and self.arc_file), "give --arc or --arc_file, not both.")
         return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
     def picture_path(self) -> str:
         if self.output_file:

@@ -1,7 +1,7 @@
 """From a found architecture to a plain Keras model: read the architecture, build the model.
 
 An architecture arrives as the official ENAS integer string, as the JSON a search
-writes (``derived_arc.json``), or as the readable JSON of ``MicroSearchSpace.to_json``.
+writes (``derived_arc.json``), or as the readable JSON of its space's ``to_json``.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import json
 import os
 from typing import Any, Sequence
 
-from enas_tf.search_spaces.base import InvalidArchitectureError
-from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace
+from enas_tf.components import components_of, get_components
+from enas_tf.search_spaces.base import InvalidArchitectureError, SearchSpace
 
 
-def parse_architecture(space: MicroSearchSpace, data: str | dict[str, Any]) -> tuple[int, ...]:
+def parse_architecture(space: SearchSpace, data: str | dict[str, Any]) -> tuple[int, ...]:
     """An architecture from an ENAS integer string or a JSON object / JSON text.
 
     A search result (``{"architecture": {...}, ...}``) is unwrapped first.
@@ -32,9 +32,26 @@ def parse_architecture(space: MicroSearchSpace, data: str | dict[str, Any]) -> t
     return space.from_json(data)
 
 
-def load_architecture(space: MicroSearchSpace, arc: str | Sequence[int] | None = None,
+def settings_in_file(arc_file: str) -> dict[str, Any]:
+    """The space settings an architecture file records (``search_space``, ``num_nodes``,
+    ``num_layers``, ``num_branches``), or nothing for a file with a bare integer string."""
+    try:
+        with open(arc_file) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    if isinstance(data, dict) and isinstance(data.get("architecture"), dict):
+        data = data["architecture"]
+    if not isinstance(data, dict):
+        return {}
+    return {key: data[key] for key in ("search_space", "num_nodes", "num_layers", "num_branches")
+            if key in data}
+
+
+def load_architecture(space: SearchSpace, arc: str | Sequence[int] | None = None,
                       arc_file: str | None = None) -> tuple[int, ...]:
-    """The architecture given by ``arc`` or ``arc_file``; the published ENAS one if neither.
+    """The architecture given by ``arc`` or ``arc_file``; the space's published one if
+    neither.
 
     Raises ``InvalidArchitectureError`` naming the bad position, or ``FileNotFoundError``.
     """
@@ -50,7 +67,11 @@ def load_architecture(space: MicroSearchSpace, arc: str | Sequence[int] | None =
         except InvalidArchitectureError as error:
             raise InvalidArchitectureError(f"{arc_file}: {error}") from None
     if arc is None:
-        return space.from_string(PUBLISHED_ENAS_MICRO_ARC)
+        components = components_of(space)
+        if components is None:
+            raise ValueError(f"the {space.name} space has no published architecture; "
+                             "give one.")
+        return components.published(space)
     if isinstance(arc, str):
         return parse_architecture(space, arc)
     return space.validate(arc)
@@ -58,11 +79,9 @@ def load_architecture(space: MicroSearchSpace, arc: str | Sequence[int] | None =
 
 def build_final_model(arc: Sequence[int], config, num_classes: int,
                       image_shape: tuple[int, int, int]):
-    """The built final network of ``arc`` with the sizes of a ``FinalConfig``."""
-    from enas_tf.models.micro_final import FinalMicroNetwork
-
-    model = FinalMicroNetwork(
-        arc, num_nodes=config.num_nodes, num_layers=config.num_layers, filters=config.filters,
-        num_classes=num_classes, keep_prob=config.keep_prob,
-        use_aux_head=config.aux_weight > 0, drop_path_keep_prob=config.drop_path_keep_prob)
+    """The built final network of ``arc`` in ``config.search_space`` with the sizes of a
+    ``FinalConfig``."""
+    components = get_components(config.search_space)
+    space = components.make_space(config)
+    model = components.make_final_model(space, space.validate(arc), config, num_classes)
     return model.build_for(image_shape)

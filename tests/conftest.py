@@ -56,3 +56,53 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def assert_one_trace_for_many_architectures(supernet, controller, space, count=6):
+    """Trains ``supernet`` one step on each of ``count`` random architectures of
+    ``space`` through the search's compiled train step; the step must trace once."""
+    import keras
+
+    from enas_tf.controllers.reinforce import Reinforce
+    from enas_tf.training.steps import SearchSteps
+
+    optimizer = keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)
+    optimizer.build(supernet.trainable_variables)
+    steps = SearchSteps(supernet, optimizer, Reinforce(controller),
+                        tf.distribute.get_strategy(), global_batch_size=8, l2_reg=1e-4,
+                        aux_weight=0.0)
+    images, labels = tf.random.normal([8, 8, 8, 3]), tf.zeros([8], tf.int32)
+    rng = np.random.default_rng(0)
+    arcs = {space.random_architecture(rng) for _ in range(count)}
+    assert len(arcs) > 3
+    for arc in arcs:
+        loss, _ = steps.train_step(images, labels, tf.constant(arc, tf.int32))
+        assert np.isfinite(float(loss))
+    assert steps.trace_count == 1
+
+
+def assert_reloads_in_a_fresh_process(model, tmp_path, class_name: str):
+    """Saves ``model`` as ``.keras`` and loads it in a new Python that imports only
+    enas_tf: same class, same predictions on random 8x8 images."""
+    import subprocess
+    import sys
+
+    images = np.random.default_rng(0).normal(size=(3, 8, 8, 3)).astype(np.float32)
+    expected = model(images, training=False).numpy()
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    np.save(tmp_path / "images.npy", images)
+    script = ("import numpy as np, keras\n"
+              "import enas_tf  # registers the layers and models\n"
+              f"m = keras.models.load_model({path!r})\n"
+              "print(type(m).__name__)\n"
+              f"np.save({str(tmp_path / 'out.npy')!r}, "
+              f"m(np.load({str(tmp_path / 'images.npy')!r}), training=False).numpy())\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert class_name in result.stdout
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-5, atol=1e-5)

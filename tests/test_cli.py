@@ -36,6 +36,16 @@ def _run(*args):
     (["--mode=draw", "--arc=0 1 2"], "must have 40 integers, got 3"),
     (["--mode=draw", "--arc_file=/absent/arc.json"], "architecture file /absent/arc.json"),
     (["--mode=draw", "--dataset=digits"], "--dataset does not apply to --mode=draw"),
+    (["--search_space=cells"], "value should be one of <micro|macro>"),
+    (["--search_space=macro", "--aux_weight=0.4"], "the macro network has no auxiliary head"),
+    (["--search_space=macro", "--num_branches=7"], "num_branches must be in [1, 6]"),
+    (["--search_space=macro", "--skip_target=1.5"], "skip_target must be in (0, 1)"),
+    (["--search_space=macro", "--mode=final", "--num_layers=30", "--summary_only"],
+     "the published macro architecture needs num_layers=24 or fewer"),
+    (["--search_space=macro", "--mode=final", "--arc=0 1", "--num_layers=3", "--summary_only"],
+     "macro architecture must have 6 integers, got 2"),
+    (["--search_space=macro", "--mode=final", "--sep_as_conv", "--mode=search"],
+     "--sep_as_conv does not apply to --mode=search"),
 ])
 def test_bad_flags_fail_fast_with_a_clear_message(args, message):
     result = _run(*args)
@@ -56,7 +66,11 @@ def test_flag_files_parse_to_valid_configs():
     for name, kind in (("cifar_micro.cfg", "SearchConfig("),
                        ("quickstart_micro.cfg", "SearchConfig("),
                        ("cifar_micro_final.cfg", "FinalConfig("),
-                       ("quickstart_micro_final.cfg", "FinalConfig(")):
+                       ("quickstart_micro_final.cfg", "FinalConfig("),
+                       ("cifar_macro.cfg", "SearchConfig(search_space='macro'"),
+                       ("quickstart_macro.cfg", "SearchConfig(search_space='macro'"),
+                       ("cifar_macro_final.cfg", "FinalConfig(search_space='macro'"),
+                       ("quickstart_macro_final.cfg", "FinalConfig(search_space='macro'")):
         result = subprocess.run(
             [sys.executable, "-c",
              "import sys; sys.argv=['main.py', '--flagfile=flags/" + name + "'];"
@@ -94,3 +108,30 @@ def test_draw_writes_a_picture_of_any_architecture(tmp_path):
     result = _run("--mode=draw", f"--output_file={tmp_path / 'published.png'}")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "published.png").exists()
+
+
+def test_macro_defaults_and_summary_of_the_published_network():
+    script = ("import sys; sys.argv=['main.py', '--search_space=macro'];"
+              "import main; main.FLAGS(sys.argv); c = main.config_from_flags();"
+              "print(c.num_layers, c.filters, c.batch_size, c.num_epochs, c.tanh_constant)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["12", "36", "128", "310", "1.5"]
+    result = _run("--search_space=macro", "--mode=final", "--dataset=digits", "--num_layers=6",
+                  "--filters=8", "--summary_only")
+    assert result.returncode == 0, result.stderr
+    assert "parameters: " in result.stdout and "multiply-adds per image: " in result.stdout
+    assert "as the official final code built it" in result.stdout  # it has separable ops
+
+
+def test_draw_takes_the_space_from_the_architecture_file(tmp_path):
+    from enas_tf.search_spaces.macro import MacroSearchSpace
+
+    space = MacroSearchSpace(3)
+    arc_file = tmp_path / "macro.json"
+    arc_file.write_text(__import__("json").dumps({"architecture": space.to_json(
+        (1,  3, 1,  5, 0, 1))}))
+    result = _run("--mode=draw", f"--arc_file={arc_file}")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "macro.png").read_bytes()[:4] == b"\x89PNG"

@@ -23,6 +23,27 @@ def test_cifar10_loads_through_tfds(tmp_path):
     np.testing.assert_allclose(everything.std(axis=(0, 1, 2)), 1.0, atol=1e-3)
 
 
+def test_cifar10_validation_split_is_the_tail_of_the_training_files(tmp_path):
+    """TFDS stores CIFAR-10 out of file order but names each image train_<position>; the
+    validation split is the last positions (official: the end of data_batch_5)."""
+    order = np.random.default_rng(0).permutation(40)  # how TFDS happens to store them
+
+    def as_dataset(self, split, *args, **kwargs):
+        prefix = "test" if "test" in str(split) else "train"
+        return tf.data.Dataset.from_tensor_slices({
+            "id": [f"{prefix}_{i:05d}" for i in order],
+            # Image i is filled with i, so the split's images say their positions.
+            "image": np.stack([np.full((32, 32, 3), i, np.uint8) for i in order]),
+            "label": (order % 10).astype(np.int64)})
+
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        splits = load_cifar10(data_dir=str(tmp_path), num_valid=8)
+    assert [int(x[0, 0, 0]) for x in splits.valid[0]] == list(range(32, 40))
+    assert [int(x[0, 0, 0]) for x in splits.train[0]] == list(range(32))
+    np.testing.assert_array_equal(splits.valid[1], np.arange(32, 40) % 10)
+    assert [int(x[0, 0, 0]) for x in splits.test[0]] == list(range(40))
+
+
 def test_missing_cifar10_is_a_clear_error(tmp_path):
     with pytest.raises(DataNotFoundError, match="does not exist"):
         load_cifar10(data_dir=str(tmp_path / "nope"), download=False)

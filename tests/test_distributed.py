@@ -19,7 +19,7 @@ from enas_tf.distribute import (DistributionError, broadcast_from_first_replica,
                                 cross_replica_moments, cross_replica_sum, make_strategy)
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.training.final import FinalTraining
-from enas_tf.training.search import MicroSearch
+from enas_tf.training.search import Search
 
 TWO = ["/cpu:0", "/cpu:1"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -75,20 +75,24 @@ def test_cross_replica_sum_inside_switch_case_and_its_gradient():
     np.testing.assert_allclose(g1, [12.0] * 3)  # at x = 2
 
 
-def test_two_replica_search_steps_equal_one_replica(tmp_path):
+@pytest.mark.parametrize("space", [
+    {"search_space": "micro"},
+    # Macro: batch norm with moving averages inside the switch_case branches.
+    {"search_space": "macro", "num_layers": 4, "aux_weight": 0.0, "tanh_constant": 1.5}])
+def test_two_replica_search_steps_equal_one_replica(tmp_path, space):
     splits = make_splits(num_train=32, num_valid=32)
     # A small grad_bound, so the clip of the replica-summed gradients is active.
-    config = dict(keep_prob=1.0, batch_size=16, grad_bound=0.05, l2_reg=1e-3)
-    one = MicroSearch(tiny_config(tmp_path / "one", **config), splits)
-    two = MicroSearch(tiny_config(tmp_path / "two", num_devices=2, **config), splits)
+    config = dict(keep_prob=1.0, batch_size=16, grad_bound=0.05, l2_reg=1e-3, **space)
+    one = Search(tiny_config(tmp_path / "one", **config), splits)
+    two = Search(tiny_config(tmp_path / "two", num_devices=2, **config), splits)
     assert two.strategy.num_replicas_in_sync == 2
     _copy_state(one.supernet, two.supernet)
     _copy_state(one.optimizer, two.optimizer)
 
     images, labels = next(iter(splits.dataset("train", 16, shuffle_seed=3, augment=True)))
-    space = MicroSearchSpace(2)
     for seed in (1, 2):  # two architectures: the second step uses momentum too
-        arc = tf.constant(space.random_architecture(np.random.default_rng(seed)), tf.int32)
+        arc = tf.constant(one.search_space.random_architecture(np.random.default_rng(seed)),
+                          tf.int32)
         loss1, acc1 = one.steps.train_step(*_one_batch(one.strategy, images, labels), arc)
         loss2, acc2 = two.steps.train_step(*_one_batch(two.strategy, images, labels), arc)
         _assert_close(loss2, loss1, "loss")
@@ -101,8 +105,8 @@ def test_two_replica_search_steps_equal_one_replica(tmp_path):
 
 def test_two_replica_controller_update_equals_one_replica(tmp_path):
     splits = make_splits(num_train=32, num_valid=32)
-    one = MicroSearch(tiny_config(tmp_path / "one", keep_prob=1.0), splits)
-    two = MicroSearch(tiny_config(tmp_path / "two", keep_prob=1.0, num_devices=2), splits)
+    one = Search(tiny_config(tmp_path / "one", keep_prob=1.0), splits)
+    two = Search(tiny_config(tmp_path / "two", keep_prob=1.0, num_devices=2), splits)
     _copy_state(one.supernet, two.supernet)
     _copy_state(one.reinforce, two.reinforce)
     images, labels = next(iter(splits.dataset("valid", 16)))

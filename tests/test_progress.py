@@ -53,3 +53,35 @@ def test_durations_and_epoch_eta():
     clock = EpochClock(num_epochs=3)
     assert clock.lap(1).startswith("done in 0s, ETA 0s")
     assert "ETA" not in clock.lap(3)
+
+
+class _DeviceValue:
+    """Stands for a loss still on the device: counts how often the host reads it."""
+
+    reads = 0
+
+    def __init__(self, value):
+        self.value = value
+
+    def __float__(self):
+        _DeviceValue.reads += 1
+        return float(self.value)
+
+
+def test_step_metrics_read_device_values_only_at_log_points(tmp_path):
+    import tensorflow as tf
+
+    from enas_tf.training.progress import StepMetrics
+
+    tf.register_tensor_conversion_function(
+        _DeviceValue, lambda v, dtype=None, name=None, as_ref=False: tf.constant(
+            v.value, dtype or tf.float32))
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    metrics = StepMetrics(steps=10, first_global_step=1, learning_rate=0.1, log_every=4,
+                          verbose=0, title="epoch 1/1", writer=writer)
+    _DeviceValue.reads = 0
+    for step in range(10):
+        metrics.record(step, _DeviceValue(1.0 + step), _DeviceValue(0.5))
+    assert _DeviceValue.reads == 2 * 4  # loss and accuracy at steps 0, 4, 8 and the last
+    means = metrics.means()  # means computed on the device, read once
+    assert means["loss"] == 5.5 and means["accuracy"] == 0.5 and means["learning_rate"] == 0.1

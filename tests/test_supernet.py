@@ -3,13 +3,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import assert_one_trace_for_many_architectures
 from enas_tf.controllers.micro_controller import MicroController
-from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.layers.cell_io import CellOutput
 from enas_tf.search_spaces.micro import MicroSearchSpace, unused_nodes
 from enas_tf.supernet.micro import MicroSupernet, MicroSupernetCell
 from enas_tf.supernet.shared_ops import SharedSepConv
-from enas_tf.training.steps import SearchSteps
 
 SPACE = MicroSearchSpace(2)
 
@@ -21,20 +20,7 @@ def _supernet(**kwargs):
 
 
 def test_new_architectures_do_not_retrace():
-    supernet = _supernet()
-    optimizer = keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)
-    optimizer.build(supernet.trainable_variables)
-    steps = SearchSteps(supernet, optimizer, Reinforce(MicroController(SPACE)),
-                        tf.distribute.get_strategy(), global_batch_size=8, l2_reg=1e-4,
-                        aux_weight=0.0)
-    images, labels = tf.random.normal([8, 8, 8, 3]), tf.zeros([8], tf.int32)
-    rng = np.random.default_rng(0)
-    arcs = {SPACE.random_architecture(rng) for _ in range(6)}
-    assert len(arcs) > 3
-    for arc in arcs:
-        loss, _ = steps.train_step(images, labels, tf.constant(arc, tf.int32))
-        assert np.isfinite(float(loss))
-    assert steps.trace_count == 1
+    assert_one_trace_for_many_architectures(_supernet(), MicroController(SPACE), SPACE)
 
 
 def test_gradients_reach_only_the_chosen_ops():
@@ -127,3 +113,30 @@ def test_compact_weight_sharing_trains_one_row_whatever_the_source():
 def test_unknown_weight_sharing_is_refused():
     with pytest.raises(ValueError, match="weight_sharing must be one of official, compact"):
         MicroSupernet(SPACE, weight_sharing="per_op")
+
+
+def test_branch_max_pool_matches_max_pool_inside_a_switch_case():
+    """The supernet's max pool (gradient recomputed for speed) gives max pooling's values
+    and gradient, also in a switch_case inside a non-inlined function, as in run_slot."""
+    from enas_tf.layers.ops import branch_max_pool, pool
+
+    x = tf.random.normal([3, 6, 6, 4], seed=1)
+    upstream = tf.random.normal([3, 6, 6, 4], seed=2)
+
+    @tf.function(experimental_attributes={"_noinline": True})
+    def slot(x, op):
+        return tf.switch_case(op, [lambda: branch_max_pool(x), lambda: tf.identity(x)])
+
+    @tf.function
+    def values_and_gradient(fn, x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x * 2.0)
+            loss = tf.reduce_sum(y * upstream)
+        return y, tape.gradient(loss, x)
+
+    expected_y, expected_grad = values_and_gradient(lambda t: pool(t, "max"), x)
+    y, grad = values_and_gradient(lambda t: slot(t, tf.constant(0)), x)
+    np.testing.assert_array_equal(y.numpy(), expected_y.numpy())
+    np.testing.assert_allclose(grad.numpy(), expected_grad.numpy(), atol=1e-6)
+    assert np.abs(expected_grad.numpy()).sum() > 0

@@ -68,6 +68,38 @@ def test_micro_space_proposals_are_valid_architectures_with_readable_names(tmp_p
     assert len(seen) > 20  # a stochastic policy, not one fixed proposal
 
 
+def test_macro_space_runs_under_its_own_controller_and_learns(tmp_path):
+    from enas_tf.controllers.macro_controller import MacroController
+    from enas_tf.search_spaces.macro import MacroSearchSpace, layer_start
+
+    space = MacroSearchSpace(4)
+    oracle = ENASOracle(objective=SCORE, max_trials=80, search_space=space, seed=3,
+                        learning_rate=0.05)
+    oracle._set_project_dir(str(tmp_path), "p")
+    ops = [f"layer{i}/op" for i in range(4)]
+
+    def conv3_share():  # of the op decisions, under the policy
+        return float(np.mean([oracle.controller.probabilities(arc)[layer_start(i)][0]
+                              for i in range(4) for arc in [space.random_architecture(
+                                  np.random.default_rng(i))]]))
+
+    before = None
+    for step in range(80):
+        trial = oracle.create_trial("tuner0")
+        if before is None:
+            assert isinstance(oracle.controller, MacroController)
+            assert oracle.controller.tanh_constant == 1.5  # the official macro constant
+            before = conv3_share()
+        values = trial.hyperparameters.values
+        arc = oracle.choices.from_values(values)
+        assert space.validate(arc) == arc
+        oracle.update_trial(trial.trial_id,
+                            {"score": float(np.mean([values[op] == "conv_3x3" for op in ops]))})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    assert conv3_share() > before + 0.1
+
+
 def test_probability_of_the_best_architecture_rises_on_a_synthetic_objective(tmp_path):
     oracle = _oracle(tmp_path)
     start = oracle.best_probability(BEST)

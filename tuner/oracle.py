@@ -20,12 +20,11 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
-from enas_tf.controllers.micro_controller import MicroController
+from enas_tf.components import components_of
 from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.controllers.sequence_controller import SequenceController
 from enas_tf.search_spaces.base import SearchSpace
 from enas_tf.search_spaces.choices import ChoiceSearchSpace
-from enas_tf.search_spaces.micro import MicroSearchSpace
 
 TrialStatus = keras_tuner.engine.trial.TrialStatus
 
@@ -55,17 +54,18 @@ class ENASOracle(keras_tuner.Oracle):
       objective: keras-tuner objective (name or ``keras_tuner.Objective``); maximised or
         minimised as its direction says (the reward is the negated value for ``min``).
       max_trials: total trials.
-      search_space: an enas-tf space (e.g. ``MicroSearchSpace()``) whose decisions become
-        the trials' hyperparameters and which the official controller drives. If None,
-        the space is the ``hp.Choice``s the hypermodel declares, under a
-        ``SequenceController``.
+      search_space: an enas-tf space (``MicroSearchSpace()``, ``MacroSearchSpace(12)``)
+        whose decisions become the trials' hyperparameters and which its official
+        controller drives. If None, the space is the ``hp.Choice``s the hypermodel
+        declares, under a ``SequenceController``.
       num_aggregate: completed trials averaged per controller update.
       learning_rate, entropy_weight, baseline_decay: REINFORCE settings (official ENAS
         defaults).
       lstm_size: controller LSTM units.
       tanh_constant: logits become ``tanh_constant * tanh(logits)``. "auto" (default):
-        the official 1.1 for an enas-tf space; off (None) for ``hp.Choice`` spaces, where
-        a cap on the logits would keep the policy from ever settling on one choice.
+        the space's official constant for an enas-tf space (micro 1.1, macro 1.5); off
+        (None) for ``hp.Choice`` spaces, where a cap on the logits would keep the policy
+        from ever settling on one choice.
       seed: seeds the controller (initialisation and sampling).
       Other keyword arguments go to ``keras_tuner.Oracle``.
     """
@@ -88,8 +88,8 @@ class ENASOracle(keras_tuner.Oracle):
             raise ValueError(f"num_aggregate must be >= 1, got {num_aggregate}.")
         self.search_space = search_space
         self.num_aggregate = num_aggregate
-        if tanh_constant == "auto":
-            tanh_constant = 1.1 if search_space is not None else None
+        if tanh_constant == "auto" and components_of(search_space) is None:
+            tanh_constant = None  # resolved to the space's official constant otherwise
         self.controller_settings = dict(lstm_size=lstm_size, tanh_constant=tanh_constant)
         self.reinforce_settings = dict(learning_rate=learning_rate,
                                        entropy_weight=entropy_weight,
@@ -115,9 +115,12 @@ class ENASOracle(keras_tuner.Oracle):
         else:
             self.choices = ChoiceSearchSpace(self._declared_choices())
         seed = int(self.seed)
-        if isinstance(self.search_space, MicroSearchSpace):
-            controller = MicroController(self.search_space, seed=seed,
-                                         **self.controller_settings)
+        components = components_of(self.search_space)
+        if components is not None:  # an enas-tf space drives its own official controller
+            settings = dict(self.controller_settings)
+            if settings["tanh_constant"] == "auto":
+                settings["tanh_constant"] = components.tanh_constant
+            controller = components.controller_class(self.search_space, seed=seed, **settings)
         else:
             controller = SequenceController(self.search_space or self.choices, seed=seed,
                                             **self.controller_settings)

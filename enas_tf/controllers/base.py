@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import abc
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
 from enas_tf.search_spaces.base import SearchSpace
+
+
+class PolicyRun(NamedTuple):
+    """One pass of a controller over the decisions.
+
+    ``penalty`` is added to the REINFORCE loss (the macro controller's skip penalty);
+    ``stats`` are scalars to log, named by the controller's ``stat_names``; ``probs`` is
+    the probability vector of every decision (``[1, choices]`` each) when asked for.
+    """
+
+    arc: tf.Tensor
+    log_prob: tf.Tensor
+    entropy: tf.Tensor
+    probs: list | None = None
+    penalty: tf.Tensor | float = 0.0
+    stats: dict | None = None
 
 
 class Controller(tf.Module, abc.ABC):
@@ -19,6 +35,9 @@ class Controller(tf.Module, abc.ABC):
     subclasses that define ``lstm_kernel``, ``temperature`` and ``rng``.
     """
 
+    # Names of the extra scalars in ``PolicyRun.stats`` (logged by the search).
+    stat_names: tuple[str, ...] = ()
+
     def __init__(self, search_space: SearchSpace, name: str | None = None):
         super().__init__(name=name)
         self.search_space = search_space
@@ -27,24 +46,31 @@ class Controller(tf.Module, abc.ABC):
         """Returns ``(arc int32[num_decisions], log_prob, entropy)`` of a fresh sample."""
         return self._run(None)[:3]
 
+    def sample_run(self) -> PolicyRun:
+        """A fresh sample with everything REINFORCE needs (penalty, stats)."""
+        return self._run(None)
+
     def evaluate(self, arc) -> tuple[tf.Tensor, tf.Tensor]:
         """Returns ``(log_prob, entropy)`` of a given architecture under the policy."""
-        _, log_prob, entropy = self._run(tf.cast(tf.convert_to_tensor(arc), tf.int32))[:3]
-        return log_prob, entropy
+        return self.evaluate_run(arc)[1:3]
+
+    def evaluate_run(self, arc) -> PolicyRun:
+        """Like ``sample_run`` for a given architecture."""
+        return self._run(tf.cast(tf.convert_to_tensor(arc), tf.int32))
 
     def most_likely(self) -> tf.Tensor:
         """The architecture that takes the likeliest choice at every step (greedy)."""
-        return self._run(None, greedy=True)[0]
+        return self._run(None, greedy=True).arc
 
     def probabilities(self, arc) -> list[np.ndarray]:
         """Per-decision probability vectors when following ``arc`` (for tests and logs)."""
-        probs = self._run(tf.constant(arc, tf.int32), return_probs=True)[3]
+        probs = self._run(tf.constant(arc, tf.int32), return_probs=True).probs
         return [p.numpy()[0] for p in probs]
 
     def sample_with_probabilities(self) -> tuple[tf.Tensor, list[tf.Tensor]]:
         """A fresh sample and, per decision, the probability vector it was drawn from."""
-        arc, _, _, probs = self._run(None, return_probs=True)
-        return arc, [p[0] for p in probs]
+        run = self._run(None, return_probs=True)
+        return run.arc, [p[0] for p in run.probs]
 
     def choice_probabilities(self, num_samples: int = 20,
                              sample_fn: Callable | None = None) -> list[np.ndarray]:
@@ -60,10 +86,10 @@ class Controller(tf.Module, abc.ABC):
         return [t / num_samples for t in totals]
 
     @abc.abstractmethod
-    def _run(self, forced_arc, return_probs: bool = False, greedy: bool = False):
+    def _run(self, forced_arc, return_probs: bool = False, greedy: bool = False) -> PolicyRun:
         """Samples (``forced_arc`` None), takes the likeliest choices (``greedy``) or
-        scores ``forced_arc``; returns ``(arc, log_prob, entropy)``, plus the list of
-        probability vectors in the flat arc order if ``return_probs``."""
+        scores ``forced_arc``; the probability vectors are in the flat arc order and
+        filled only if ``return_probs``."""
 
     # --- LSTM policy helpers -----------------------------------------------------
 
@@ -79,16 +105,20 @@ class Controller(tf.Module, abc.ABC):
             logits = tanh_constant * tf.tanh(logits)
         return logits
 
+    def _pick(self, logits, forced, greedy: bool):
+        """One choice per row of ``logits`` ``[rows, choices]``: ``forced``, the
+        likeliest (``greedy``) or a sample from the checkpointable RNG."""
+        if forced is not None:
+            return forced
+        if greedy:
+            return tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return tf.random.stateless_categorical(
+            logits, 1, seed=self.rng.make_seeds(1)[:, 0], dtype=tf.int32)[:, 0]
+
     def _choose(self, logits, forced, greedy: bool = False):
         """Samples (or takes ``forced``, or the likeliest if ``greedy``) one choice;
         returns it, its -log p, its entropy and the probability vector."""
-        if forced is not None:
-            choice = forced
-        elif greedy:
-            choice = tf.argmax(logits[0], output_type=tf.int32)
-        else:
-            choice = tf.random.stateless_categorical(
-                logits, 1, seed=self.rng.make_seeds(1)[:, 0], dtype=tf.int32)[0, 0]
+        choice = forced if forced is not None else self._pick(logits, None, greedy)[0]
         neg_log_prob = tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=tf.reshape(choice, [1]), logits=logits)[0]
         probs = tf.nn.softmax(logits)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from enas_tf.controllers.base import Controller
+from enas_tf.controllers.base import Controller, PolicyRun
 from enas_tf.search_spaces.micro import MicroSearchSpace
 
 OP_BIAS_INIT = (10.0, 10.0, 0.0, 0.0, 0.0)
@@ -104,12 +104,11 @@ class MicroController(Controller):
                 anchors_w_1.append(tf.matmul(h, self.w_attn_1))
                 x = self.g_emb
                 arc += [chosen_inputs[0], chosen_ops[0], chosen_inputs[1], chosen_ops[1]]
-        result = (tf.stack(arc), -neg_log_prob, entropy)
+        ordered = None
         if return_probs:
             # Reorder to the flat arc layout: per node idx1, op1, idx2, op2.
             ordered = []
             for n in range(0, len(probs_seen), 4):
                 i1, i2, o1, o2 = probs_seen[n:n + 4]
                 ordered += [i1, o1, i2, o2]
-            return (*result, ordered)
-        return result
+        return PolicyRun(tf.stack(arc), -neg_log_prob, entropy, ordered)

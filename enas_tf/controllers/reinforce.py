@@ -2,8 +2,9 @@
 
 Official ENAS (``micro_controller.build_trainer``): reward = accuracy + entropy_weight *
 entropy; the baseline moves first, ``b <- b - (1 - decay) * (b - reward)``; the loss is
-``-log p(arc) * (reward - b)``; the gradients of ``num_aggregate`` sampled
-architectures are averaged into one Adam(beta1=0, eps=1e-3) step.
+``-log p(arc) * (reward - b)``, plus the controller's own penalty (the macro skip
+penalty); the gradients of ``num_aggregate`` sampled architectures are averaged into
+one Adam(beta1=0, eps=1e-3) step.
 """
 
 from __future__ import annotations
@@ -41,26 +42,27 @@ class Reinforce(tf.Module):
         returns ``(grads, stats)``; ``stats`` has arc, accuracy, reward, entropy,
         log_prob and the updated baseline."""
         with tf.GradientTape() as tape:
-            arc, log_prob, entropy = self.controller.sample()
-        return self._policy_gradients(tape, arc, log_prob, entropy, reward_fn(arc))
+            run = self.controller.sample_run()
+        return self._policy_gradients(tape, run, reward_fn(run.arc))
 
     def gradients_for(self, arc, accuracy):
         """Like ``sample_gradients`` for an architecture sampled earlier and scored since
         (e.g. a keras-tuner trial): its log-probability under the current policy."""
         with tf.GradientTape() as tape:
-            log_prob, entropy = self.controller.evaluate(arc)
-        return self._policy_gradients(tape, tf.convert_to_tensor(arc), log_prob, entropy,
+            run = self.controller.evaluate_run(arc)
+        return self._policy_gradients(tape, run._replace(arc=tf.convert_to_tensor(arc)),
                                       accuracy)
 
-    def _policy_gradients(self, tape, arc, log_prob, entropy, accuracy):
+    def _policy_gradients(self, tape, run, accuracy):
         accuracy = tf.cast(accuracy, tf.float32)
-        reward = accuracy + self.entropy_weight * entropy
+        reward = accuracy + self.entropy_weight * run.entropy
         self.baseline.assign_sub((1.0 - self.baseline_decay) * (self.baseline - reward))
         with tape:
-            loss = -log_prob * tf.stop_gradient(reward - self.baseline)
+            loss = -run.log_prob * tf.stop_gradient(reward - self.baseline) + run.penalty
         grads = tape.gradient(loss, self.controller.trainable_variables)
-        stats = {"arc": arc, "accuracy": accuracy, "reward": reward, "entropy": entropy,
-                 "log_prob": log_prob, "baseline": tf.identity(self.baseline)}
+        stats = {"arc": run.arc, "accuracy": accuracy, "reward": reward,
+                 "entropy": run.entropy, "log_prob": run.log_prob,
+                 "baseline": tf.identity(self.baseline), **(run.stats or {})}
         return grads, stats
 
     def apply_gradients(self, grads_per_sample: Sequence[Sequence[tf.Tensor]]) -> None:
@@ -77,22 +79,30 @@ class Reinforce(tf.Module):
         """One whole update inside a ``tf.function``: ``num_samples`` architectures, each
         scored by ``reward_fn(arc)`` (which may read the next batch of an iterator) in a
         graph loop, their gradients averaged into one optimizer step. Returns the mean
-        stats (accuracy, reward, entropy, log_prob) and the baseline.
+        stats (accuracy, reward, entropy, log_prob and the controller's ``stat_names``)
+        and the baseline.
 
         Same result as ``num_samples`` calls of ``sample_gradients`` then
         ``apply_gradients``; a variable that gets no gradient gets a zero one, which
         leaves it unchanged under Adam with beta1 = 0 as the official settings use.
         """
         variables = self.controller.trainable_variables
-        names = ("accuracy", "reward", "entropy", "log_prob")
-        grad_sums = [tf.zeros_like(v) for v in variables]
-        stat_sums = [tf.constant(0.0) for _ in names]
-        for _ in tf.range(num_samples):
+        names = ("accuracy", "reward", "entropy", "log_prob") + self.controller.stat_names
+
+        def sample_and_add(i, grad_sums, stat_sums):
             grads, stats = self.sample_gradients(reward_fn)
             grad_sums = [total if g is None else total + tf.convert_to_tensor(g)
                          for total, g in zip(grad_sums, grads)]
             stat_sums = [total + tf.cast(stats[name], tf.float32)
                          for total, name in zip(stat_sums, names)]
+            return i + 1, grad_sums, stat_sums
+
+        # An explicit graph loop (not a Python loop left to AutoGraph), so the update is
+        # one loop whatever function, lambda or notebook cell calls it.
+        _, grad_sums, stat_sums = tf.while_loop(
+            lambda i, *_: i < num_samples, sample_and_add,
+            (tf.constant(0), [tf.zeros_like(v) for v in variables],
+             [tf.constant(0.0) for _ in names]))
         count = tf.cast(num_samples, tf.float32)
         self.optimizer.apply_gradients(
             [(total / count, v) for total, v in zip(grad_sums, variables)])

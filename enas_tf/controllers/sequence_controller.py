@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from enas_tf.controllers.base import Controller
+from enas_tf.controllers.base import Controller, PolicyRun
 from enas_tf.search_spaces.base import SearchSpace
 
 
@@ -58,5 +58,5 @@ class SequenceController(Controller):
             probs_seen.append(probs)
             arc.append(choice)
             x = tf.gather(self.w_emb[i], choice)[None]
-        result = (tf.stack(arc), -neg_log_prob, entropy)
-        return result + (probs_seen,) if return_probs else result
+        return PolicyRun(tf.stack(arc), -neg_log_prob, entropy,
+                         probs_seen if return_probs else None)

@@ -155,10 +155,14 @@ class FinalMicroNetwork(MicroSkeleton):
 
         return self._forward(images, call_cell, training, return_aux)
 
-    def set_drop_path_progress(self, progress: float) -> None:
+    def set_training_progress(self, progress: float) -> None:
         """Sets training progress ``(step + 1) / total_steps`` for every drop-path."""
         for cell in self.cells:
             cell.drop_path.progress.assign(min(1.0, float(progress)))
+
+    def progress_stats(self) -> dict[str, float]:
+        """What follows training progress, for the epoch logs."""
+        return {"drop_path_keep_prob_last_cell": float(self.cells[-1].drop_path.keep_prob)}
 
     def get_config(self):
         return {"arc": list(self.arc), "num_nodes": self.search_space.num_nodes,

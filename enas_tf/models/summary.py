@@ -1,4 +1,9 @@
-"""Model facts printed before training: parameter counts and multiply-adds per image."""
+"""Model facts printed before training: parameter counts and multiply-adds per image.
+
+The counting convention everywhere (CLI, logs, ``result.json``, benchmarks): trainable
+parameters, first without the auxiliary head (the number the official ENAS code prints
+and the papers report), then with it.
+"""
 
 from __future__ import annotations
 
@@ -36,9 +41,17 @@ def multiply_adds_per_image(model, image_shape: tuple[int, int, int]) -> int:
     return sum(_op_multiply_adds(op) for op in graph.get_operations())
 
 
+def trainable_parameters(layer) -> int:
+    """Trainable weights' element count: what the official code's "Model has N params"
+    counts (no batch-norm moving statistics, no drop-path progress)."""
+    return int(sum(_num(w.shape) for w in layer.trainable_weights))
+
+
 def describe_model(model, image_shape: tuple[int, int, int]) -> dict[str, int]:
-    """Parameter counts (total, without the auxiliary head) and multiply-adds per image."""
-    total = int(model.count_params())
-    aux = int(model.aux_head.count_params()) if getattr(model, "aux_head", None) else 0
-    return {"parameters": total, "parameters_without_aux_head": total - aux,
+    """Trainable parameter counts, as the official code and papers count them (without
+    the auxiliary head, which serves training only) and with it, and the multiply-adds
+    per image at inference."""
+    total = trainable_parameters(model)
+    aux = trainable_parameters(model.aux_head) if getattr(model, "aux_head", None) else 0
+    return {"parameters": total - aux, "parameters_with_aux_head": total,
             "multiply_adds_per_image": multiply_adds_per_image(model, image_shape)}

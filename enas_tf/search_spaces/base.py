@@ -101,6 +101,38 @@ class SearchSpace(abc.ABC):
 
         return draw_probabilities(self, probabilities, title)
 
+    def _check_json_header(self, data: Any, **settings: Any) -> None:
+        """For ``from_json``: ``data`` is an object for this space, and any of
+        ``settings`` it records (e.g. ``num_nodes``) equals this space's."""
+        if not isinstance(data, Mapping):
+            raise InvalidArchitectureError(
+                f"architecture JSON must be an object, got {type(data).__name__}.")
+        space = data.get("search_space", self.name)
+        if space != self.name:
+            raise InvalidArchitectureError(
+                f"architecture is for search space {space!r}, expected {self.name!r}.")
+        for name, value in settings.items():
+            if name in data and data[name] != value:
+                raise InvalidArchitectureError(
+                    f"architecture has {name}={data[name]}, the search space has {value}.")
+
+    def _check_string_agrees(self, data: Mapping[str, Any], arc: tuple[int, ...],
+                             listed: str) -> tuple[int, ...]:
+        """For ``from_json``: an ``enas_string`` next to the readable lists must agree."""
+        if "enas_string" in data and self.from_string(data["enas_string"]) != arc:
+            raise InvalidArchitectureError(f"'enas_string' disagrees with the {listed}.")
+        return arc
+
+    @staticmethod
+    def _op_index(op: Any, ops: Sequence[str], where: str) -> Any:
+        """An op given by name becomes its index (an unknown name is named)."""
+        if not isinstance(op, str):
+            return op
+        if op not in ops:
+            raise InvalidArchitectureError(
+                f"{where}: unknown op {op!r}; known ops are {', '.join(ops)}.")
+        return list(ops).index(op)
+
     @abc.abstractmethod
     def to_json(self, arc: Sequence[int]) -> dict[str, Any]:
         """A readable, JSON-serialisable description that round-trips via ``from_json``."""

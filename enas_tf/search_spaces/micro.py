@@ -77,17 +77,7 @@ class MicroSearchSpace(SearchSpace):
                 **cells, "enas_string": self.to_string(arc)}
 
     def from_json(self, data: Mapping[str, Any]) -> tuple[int, ...]:
-        if not isinstance(data, Mapping):
-            raise InvalidArchitectureError(
-                f"architecture JSON must be an object, got {type(data).__name__}.")
-        space = data.get("search_space", self.name)
-        if space != self.name:
-            raise InvalidArchitectureError(
-                f"architecture is for search space {space!r}, expected {self.name!r}.")
-        if "num_nodes" in data and data["num_nodes"] != self.num_nodes:
-            raise InvalidArchitectureError(
-                f"architecture has num_nodes={data['num_nodes']}, the search space has "
-                f"{self.num_nodes}.")
+        self._check_json_header(data, num_nodes=self.num_nodes)
         if all(cell not in data for cell in CELL_TYPES) and "enas_string" in data:
             return self.from_string(data["enas_string"])
         values: list[int] = []
@@ -106,19 +96,10 @@ class MicroSearchSpace(SearchSpace):
                 if len(inputs) != 2 or len(ops) != 2:
                     raise InvalidArchitectureError(f"{where}: needs exactly 2 inputs and 2 ops.")
                 for slot in range(2):
-                    op = ops[slot]
-                    if isinstance(op, str):
-                        if op not in self.ops:
-                            raise InvalidArchitectureError(
-                                f"{where}/op{slot + 1}: unknown op {op!r}; known ops are "
-                                f"{', '.join(self.ops)}.")
-                        op = self.ops.index(op)
+                    op = self._op_index(ops[slot], self.ops, f"{where}/op{slot + 1}")
                     values.extend([inputs[slot], op])
-        arc = self.validate(values)
-        if "enas_string" in data and self.from_string(data["enas_string"]) != arc:
-            raise InvalidArchitectureError(
-                "'enas_string' disagrees with the 'normal'/'reduce' node lists.")
-        return arc
+        return self._check_string_agrees(data, self.validate(values),
+                                         "'normal'/'reduce' node lists")
 
     def draw(self, arc: Sequence[int], title: str = ""):
         """Both cells as graphs: nodes by depth, arrows labelled with their ops."""

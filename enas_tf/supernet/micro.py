@@ -1,8 +1,9 @@
 """The ENAS micro supernet: shared weights for every cell architecture.
 
 The architecture arrives as an int32 tensor, so one traced ``tf.function`` serves every
-architecture. Each slot picks its input with ``tf.switch_case`` (a selection, no
-compute) and its op with a second ``tf.switch_case``, so only the chosen op runs.
+architecture. Each slot reads its input from a TensorList of the cell's nodes by index
+(a selection, no copy) and picks its op with ``tf.switch_case``, so only the chosen op
+runs.
 
 Two weight layouts (``weight_sharing``):
 
@@ -21,7 +22,7 @@ import tensorflow as tf
 
 from enas_tf.config import WEIGHT_SHARING
 from enas_tf.layers.cell_io import CellInputCalibration, CellOutput
-from enas_tf.layers.ops import pool
+from enas_tf.layers.ops import branch_max_pool, pool
 from enas_tf.models.micro_skeleton import MicroSkeleton
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.supernet.shared_ops import SharedSepConv
@@ -76,38 +77,50 @@ class MicroSupernetCell(keras.layers.Layer):
         rows = tf.stack([self.row(n, slot, cell_arc[4 * n + 2 * slot])
                          for n in range(self.num_nodes) for slot in range(2)])
         sep3, sep5 = ([tf.unstack(w) for w in table.gather(rows)] for table in self.sep_convs)
+        # The nodes so far, as a TensorList that each slot reads its input from.
+        node_list = tf.raw_ops.TensorListReserve(
+            element_shape=[-1 if d is None else d for d in nodes[0].shape],
+            num_elements=self.num_nodes + 2, element_dtype=nodes[0].dtype)
+        for k, node in enumerate(nodes):
+            node_list = tf.raw_ops.TensorListSetItem(input_handle=node_list, index=k, item=node)
         for n in range(self.num_nodes):
-            # Every slot sees the same number of candidates (padded with node 0, never
-            # chosen), so all slots of all cells of one width share one traced function.
-            candidates = nodes + nodes[:1] * (self.num_nodes + 2 - len(nodes))
             outputs = []
             for slot in range(2):
                 i = 2 * n + slot
-                outputs.append(run_slot(candidates, cell_arc[4 * n + 2 * slot],
+                outputs.append(run_slot(node_list, cell_arc[4 * n + 2 * slot],
                                         cell_arc[4 * n + 2 * slot + 1],
-                                        tuple(w[i] for w in sep3), tuple(w[i] for w in sep5)))
+                                        tuple(w[i] for w in sep3), tuple(w[i] for w in sep5),
+                                        tuple(nodes[0].shape)))
             nodes.append(outputs[0] + outputs[1])
+            node_list = tf.raw_ops.TensorListSetItem(input_handle=node_list, index=n + 2,
+                                                     item=nodes[-1])
         used = tf.reduce_max(tf.one_hot(cell_arc[0::2], self.num_nodes + 2, dtype=tf.int32), 0)
         unused = tf.reshape(tf.where(tf.equal(used, 0)), [-1])
         return self.output_combine(nodes, unused=unused, training=training)
 
 
 @tf.function(experimental_attributes={"_noinline": True})
-def run_slot(candidates, source, op, sep3_weights, sep5_weights):
-    """One slot: select the input ``source`` among ``candidates``, run op ``op``.
+def run_slot(node_list, source, op, sep3_weights, sep5_weights, shape):
+    """One slot: read node ``source`` from ``node_list``, run op ``op`` on it.
 
     A ``tf.function`` called from the step rather than inlined in it: TensorFlow traces
-    it (and builds its gradient) once per tensor shape, not once per slot, and
+    it (and builds its gradient) once per node shape, not once per slot, and
     ``_noinline`` keeps graph optimisation from copying it back into every call site.
+    Reading the input from a TensorList copies nothing, and its gradient reaches only
+    the node read: selecting among the nodes with ``tf.switch_case`` instead gave every
+    other node a zero gradient to allocate and add (1.36x the fixed model's peak memory,
+    against 1.24x, ``benchmarks/peak_memory.py``), and stacking them to gather one
+    copied them all. Max pooling uses ``branch_max_pool``, whose gradient stays on the
+    fast kernel inside the branch.
     """
-    # Selecting by switch_case forwards one tensor; stacking all nodes to gather one
-    # would copy every node (and again in the gradient).
-    x = tf.switch_case(source, [lambda t=t: tf.identity(t) for t in candidates])
+    x = tf.raw_ops.TensorListGetItem(input_handle=node_list, index=source,
+                                     element_shape=[-1 if d is None else d for d in shape],
+                                     element_dtype=sep3_weights[0].dtype)
     return tf.switch_case(op, [
         lambda: SharedSepConv.apply(x, sep3_weights),
         lambda: SharedSepConv.apply(x, sep5_weights),
         lambda: pool(x, "avg"),
-        lambda: pool(x, "max"),
+        lambda: branch_max_pool(x),
         lambda: tf.identity(x),
     ])
 

@@ -77,14 +77,18 @@ def derive_architecture(steps, search_space: SearchSpace, data: ImageSplits,
     return result
 
 
-def search_facts(history: list[dict], result: dict[str, Any]) -> dict[str, Any]:
-    """Did the search search? Entropy and sampled-architecture accuracy at the first and
-    last epoch, and the derived architecture against the mean of random ones."""
+def search_facts(history: list[dict], result: dict[str, Any],
+                 stat_names: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Did the search search? Entropy, sampled-architecture accuracy and the
+    controller's own statistics (``stat_names``, e.g. the macro skip rate) at the first
+    and last epoch, and the derived architecture against the mean of random ones."""
     facts: dict[str, Any] = {}
     if history:
         first, last = history[0], history[-1]
-        for name, key in (("controller_entropy", "controller_entropy"),
-                          ("sampled_valid_accuracy", "controller_accuracy")):
+        pairs = [("controller_entropy", "controller_entropy"),
+                 ("sampled_valid_accuracy", "controller_accuracy")]
+        pairs += [(f"controller_{name}", f"controller_{name}") for name in stat_names]
+        for name, key in pairs:
             facts[name] = {"first_epoch": first[key], "last_epoch": last[key]}
     random = result.get("random_architectures")
     if random:
@@ -107,6 +111,10 @@ def describe_search_facts(facts: dict[str, Any]) -> list[str]:
         lines.append(f"sampled architectures' validation accuracy (shared weights): "
                      f"{a['first_epoch']:.3f} after the first epoch, {a['last_epoch']:.3f} "
                      "after the last")
+    for name, values in facts.items():
+        if name.startswith("controller_") and name != "controller_entropy":
+            lines.append(f"{name.replace('_', ' ')}: {values['first_epoch']:.3f} after the "
+                         f"first epoch, {values['last_epoch']:.3f} after the last")
     if "derived_vs_random" in facts:
         d = facts["derived_vs_random"]
         verdict = "above" if d["derived_beats_random_mean"] else "NOT above"

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from typing import Any, Sequence
 
 import keras
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
@@ -23,7 +21,7 @@ from enas_tf.data.pipeline import ImageSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
 from enas_tf.training.optimizers import shared_weight_sgd
-from enas_tf.training.progress import EpochClock, Progress
+from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import resume, setup_run, start_training_epoch
 from enas_tf.training.steps import (distributed_count_correct, distributed_sgd_step,
                                     split_accuracy)
@@ -105,28 +103,14 @@ class FinalTraining:
         lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data,
                                             self.strategy, cutout_size=cfg.cutout)
         total_steps = cfg.num_epochs * steps
-        progress = Progress(steps, cfg.verbose, f"epoch {epoch + 1}/{cfg.num_epochs}",
-                            stateful=["lr"])
-        losses, accuracies, began = [], [], time.time()
+        metrics = StepMetrics(steps, epoch * steps + 1, lr, cfg.log_every, cfg.verbose,
+                              f"epoch {epoch + 1}/{cfg.num_epochs}", self.writer)
         for step in range(steps):
             global_step = epoch * steps + step
-            self.model.set_drop_path_progress((global_step + 1) / total_steps)
+            self.model.set_training_progress((global_step + 1) / total_steps)
             images, labels = next(iterator)
-            loss, accuracy = self.train_step(images, labels)
-            losses.append(float(loss))
-            accuracies.append(float(accuracy))
-            progress.update(step + 1, [("loss", losses[-1]), ("accuracy", accuracies[-1]),
-                                       ("lr", lr)])
-            if step % cfg.log_every == 0 or step == steps - 1:
-                with self.writer.as_default(step=global_step + 1):
-                    tf.summary.scalar("train/step_loss", losses[-1])
-                if not cfg.verbose:
-                    logging.info("epoch %d step %d/%d: loss %.3f acc %.3f (%.2fs/step)",
-                                 epoch + 1, step + 1, steps, losses[-1], accuracies[-1],
-                                 (time.time() - began) / (step + 1))
-        return {"loss": float(np.mean(losses)), "accuracy": float(np.mean(accuracies)),
-                "learning_rate": lr,
-                "drop_path_keep_prob_last_cell": float(self.model.cells[-1].drop_path.keep_prob)}
+            metrics.record(step, *self.train_step(images, labels))
+        return {**metrics.means(), **self.model.progress_stats()}
 
     def evaluate(self, split: str = "test") -> float:
         """Accuracy on a whole split, BN in inference mode."""

@@ -100,3 +100,48 @@ class EpochClock:
         remaining = self.num_epochs - epochs_done
         eta = f", ETA {format_duration(seconds * remaining)}" if remaining else ""
         return f"done in {format_duration(seconds)}{eta}"
+
+
+class StepMetrics:
+    """The loss and accuracy of an epoch's training steps, kept on the device and read
+    only every ``log_every`` steps and at the end (reading a value per step would stall
+    an accelerator's pipeline). At those points it updates the progress bar, writes the
+    ``train/step_*`` scalars to ``writer`` and, at ``verbose=0``, logs a line.
+    """
+
+    def __init__(self, steps: int, first_global_step: int, learning_rate: float,
+                 log_every: int, verbose: int, title: str, writer):
+        self.steps, self.first_global_step, self.lr = steps, first_global_step, learning_rate
+        self.log_every, self.verbose, self.title, self.writer = log_every, verbose, title, writer
+        self.progress = Progress(steps, verbose, title, stateful=["lr"])
+        self.losses, self.accuracies = [], []
+        self.began = time.time()
+
+    def record(self, step: int, loss, accuracy) -> None:
+        """Call after step ``step`` (0-based) with its (device) loss and accuracy."""
+        import tensorflow as tf
+        from absl import logging
+
+        self.losses.append(loss)
+        self.accuracies.append(accuracy)
+        if step % self.log_every and step != self.steps - 1:
+            self.progress.update(step + 1)
+            return
+        loss, accuracy = float(loss), float(accuracy)
+        self.progress.update(step + 1, [("loss", loss), ("accuracy", accuracy),
+                                        ("lr", self.lr)])
+        with self.writer.as_default(step=self.first_global_step + step):
+            tf.summary.scalar("train/step_loss", loss)
+            tf.summary.scalar("train/step_accuracy", accuracy)
+        if not self.verbose:
+            logging.info("%s step %d/%d: loss %.3f acc %.3f lr %.5f (%.2fs/step)", self.title,
+                         step + 1, self.steps, loss, accuracy, self.lr,
+                         (time.time() - self.began) / (step + 1))
+
+    def means(self) -> dict[str, float]:
+        """The epoch's mean loss and accuracy, and its learning rate."""
+        import tensorflow as tf
+
+        return {"loss": float(tf.reduce_mean(tf.stack(self.losses))),
+                "accuracy": float(tf.reduce_mean(tf.stack(self.accuracies))),
+                "learning_rate": self.lr}

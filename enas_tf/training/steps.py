@@ -14,7 +14,6 @@ import tensorflow as tf
 
 from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.distribute.collectives import broadcast_from_first_replica
-from enas_tf.supernet.micro import MicroSupernet
 
 
 def _sum_ce(labels, logits):
@@ -104,11 +103,14 @@ def split_accuracy(count_correct, strategy: tf.distribute.Strategy, data, split:
 class SearchSteps:
     """Builds the child train step, the reward/eval forward and the controller sample step.
 
+    ``supernet`` is any space's supernet: ``supernet(images, arc=..., training=...,
+    return_aux=...)``.
+
     ``trace_count`` counts Python traces of the train step (tests use it to show that
     new architectures do not retrace). ``jit_compile`` compiles the train step with XLA.
     """
 
-    def __init__(self, supernet: MicroSupernet, optimizer: keras.optimizers.Optimizer,
+    def __init__(self, supernet: keras.Model, optimizer: keras.optimizers.Optimizer,
                  reinforce: Reinforce | None, strategy: tf.distribute.Strategy,
                  global_batch_size: int, l2_reg: float, aux_weight: float,
                  jit_compile: bool = False):

@@ -1,0 +1,59 @@
+"""The ENAS micro (cell) space's parts: ``MicroSearchSpace``, ``MicroSupernet``,
+``MicroController``, ``FinalMicroNetwork``. The config classes' defaults are its official
+settings, so it needs no defaults of its own."""
+
+from __future__ import annotations
+
+from enas_tf.components import SpaceComponents
+from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC
+
+
+def make_space(config):
+    from enas_tf.search_spaces.micro import MicroSearchSpace
+
+    return MicroSearchSpace(config.num_nodes)
+
+
+def make_supernet(space, config, num_classes: int):
+    from enas_tf.supernet.micro import MicroSupernet
+
+    return MicroSupernet(space, num_layers=config.num_layers, filters=config.filters,
+                         num_classes=num_classes, keep_prob=config.keep_prob,
+                         use_aux_head=config.aux_weight > 0,
+                         weight_sharing=config.weight_sharing)
+
+
+def controller_class(*args, **kwargs):
+    from enas_tf.controllers.micro_controller import MicroController
+
+    return MicroController(*args, **kwargs)
+
+
+def controller_kwargs(config) -> dict:
+    return {"op_tanh_reduce": config.op_tanh_reduce}
+
+
+def make_final_model(space, arc, config, num_classes: int):
+    from enas_tf.models.micro_final import FinalMicroNetwork
+
+    return FinalMicroNetwork(
+        arc, num_nodes=config.num_nodes, num_layers=config.num_layers, filters=config.filters,
+        num_classes=num_classes, keep_prob=config.keep_prob,
+        use_aux_head=config.aux_weight > 0, drop_path_keep_prob=config.drop_path_keep_prob)
+
+
+def make_fixed_model(space, arc, config, num_classes: int):
+    from enas_tf.models.micro_fixed import FixedMicroNetwork
+
+    return FixedMicroNetwork(space, arc, num_layers=config.num_layers, filters=config.filters,
+                             num_classes=num_classes, keep_prob=config.keep_prob,
+                             use_aux_head=config.aux_weight > 0, always_batch_stats=True,
+                             weight_sharing=config.weight_sharing)
+
+
+COMPONENTS = SpaceComponents(
+    name="micro", make_space=make_space, make_supernet=make_supernet,
+    controller_class=controller_class, tanh_constant=1.1, controller_kwargs=controller_kwargs,
+    make_final_model=make_final_model, make_fixed_model=make_fixed_model,
+    published_arc=PUBLISHED_ENAS_MICRO_ARC,
+    published_needs={"num_nodes": 5})
