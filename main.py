@@ -2,6 +2,7 @@
 
     python main.py --flagfile=flags/cifar_micro.cfg         # ENAS micro search
     python main.py --flagfile=flags/cifar_micro_final.cfg   # train an architecture
+    python main.py --flagfile=flags/cifar_darts.cfg         # DARTS search (first order)
     python main.py --mode=draw --arc_file=runs/x/derived_arc.json   # picture of one
 
 Every field of ``SearchConfig`` (``--mode=search``), ``FinalConfig`` (``--mode=final``)
@@ -23,9 +24,18 @@ from absl import app, flags, logging  # noqa: E402
 from enas_tf.config import DrawConfig, FinalConfig, SearchConfig  # noqa: E402
 
 HELP = {
-    "search_space": "What is searched or trained: micro (cells, official defaults of the "
-                    "micro scripts) or macro (a whole network; unset flags take the official "
-                    "macro settings).",
+    "search_space": "What is searched or trained: micro (ENAS cells, official defaults of "
+                    "the micro scripts), macro (an ENAS whole network) or darts (the DARTS "
+                    "cell space); unset flags take that space's official settings.",
+    "strategy": "Search: how architectures are chosen: enas (a REINFORCE controller "
+                "samples one per step) or darts (softmax-weighted architecture weights "
+                "learned by gradient on the validation split).",
+    "arch_lr": "DARTS: Adam learning rate of the architecture weights.",
+    "arch_weight_decay": "DARTS: coupled weight decay of the architecture weights.",
+    "arch_beta1": "DARTS: Adam beta1 of the architecture weights.",
+    "arch_beta2": "DARTS: Adam beta2 of the architecture weights.",
+    "unrolled": "DARTS: second-order architecture gradient (a virtual weight step and a "
+                "finite-difference Hessian-vector product); off: first order.",
     "num_branches": "Macro: the first N of the ops conv3x3, sep3x3, conv5x5, sep5x5, avgpool, "
                     "maxpool are allowed (search 6, final 4).",
     "skip_target": "Macro controller: the skip probability the skip penalty pulls towards.",
@@ -52,8 +62,13 @@ HELP = {
     "lr_min": "Cosine-restart minimum learning rate.",
     "lr_t0": "Epochs of the first cosine period.",
     "lr_t_mul": "Period multiplier at each restart.",
-    "momentum": "Nesterov momentum of the shared-weight SGD.",
-    "grad_bound": "Per-variable gradient norm clip for shared weights; 0 disables.",
+    "momentum": "Momentum of the weights' SGD.",
+    "nesterov": "Nesterov momentum (official ENAS); off: plain momentum (DARTS).",
+    "grad_bound": "Gradient norm clip of the weights' SGD; 0 disables.",
+    "grad_clip": "What grad_bound clips: per_variable (each variable's norm, official ENAS) "
+                 "or global (the norm of all gradients together, DARTS).",
+    "weight_decay": "Coupled weight decay of the weights' SGD, added to the gradient as in "
+                    "PyTorch (DARTS); ENAS uses l2_reg in the loss instead.",
     "lstm_size": "Controller LSTM units.",
     "tanh_constant": "Controller logits become tanh_constant * tanh(logits).",
     "op_tanh_reduce": "Op logits use tanh_constant / op_tanh_reduce.",
@@ -75,9 +90,10 @@ HELP = {
     "output_dir": "Where TensorBoard logs, checkpoints and the derived architecture go; "
                   "rerunning with the same directory resumes.",
     "seed": "Random seed.",
-    "arc": "Final/draw: the architecture as an official ENAS integer string (default: the "
-           "search space's published ENAS architecture; for a macro network of fewer than "
-           "24 layers, its first num_layers layers).",
+    "arc": "Final/draw: the architecture as an integer string; for darts also DARTS's "
+           "Genotype(...) notation or a published name (DARTS_V1, DARTS_V2, GDAS_V1). "
+           "Default: the space's published architecture (ENAS's; DARTS_V2; for a macro "
+           "network of fewer than 24 layers, its first num_layers layers).",
     "arc_file": "Final/draw: a file holding the architecture: the derived_arc.json a search "
                 "writes, its readable JSON, or the integer string.",
     "output_file": "Draw: the PNG to write (default: the architecture file's name with "
@@ -155,6 +171,8 @@ def run_search(config: SearchConfig, data, strategy) -> None:
 
     result = Search(config, data, strategy).run()
     print(f"derived architecture: {result['architecture']['enas_string']}")
+    if "genotype" in result:
+        print(f"genotype: {result['genotype']}")
     print(f"validation accuracy of the derived architecture: {result['valid_accuracy']:.4f}")
     for line in describe_search_facts(result["search_facts"]):
         print(line)
@@ -162,8 +180,10 @@ def run_search(config: SearchConfig, data, strategy) -> None:
           f"{os.path.join(config.output_dir, ARC_PICTURE)}", flush=True)
 
 
-def print_model_facts(facts: dict[str, int], arc_string: str) -> None:
-    print(f"architecture: {' '.join(arc_string.split())}")
+def print_model_facts(facts: dict[str, int], space, arc) -> None:
+    print(f"architecture: {' '.join(space.to_string(arc).split())}")
+    if hasattr(space, "to_genotype"):
+        print(f"genotype: {space.to_genotype(arc)}")
     with_aux = facts["parameters_with_aux_head"]
     print(f"trainable parameters: {facts['parameters']:,}" + (
         f" without the auxiliary head (as the official code counts), {with_aux:,} with it"
@@ -193,7 +213,7 @@ def run_final(config: FinalConfig, arc, data, strategy) -> None:
     from enas_tf.training.final import FinalTraining
 
     training = FinalTraining(config, arc, data, strategy)
-    print_model_facts(training.facts, training.model.search_space.to_string(arc))
+    print_model_facts(training.facts, training.model.search_space, arc)
     result = training.run()
     print(f"test accuracy: {result['test_accuracy']:.4f}")
     print(f"model: {result['model_file']}")
@@ -252,8 +272,7 @@ def main(argv: list[str]) -> int:
 
                 image_shape, num_classes = DATASET_SHAPES[config.dataset]
                 model = build_final_model(arc, config, num_classes, image_shape)
-                print_model_facts(describe_model(model, image_shape),
-                                  model.search_space.to_string(arc))
+                print_model_facts(describe_model(model, image_shape), model.search_space, arc)
                 print_as_published(config, arc, num_classes, image_shape)
                 return 0
         data = load_dataset(config.dataset, config.data_dir, config.num_valid, config.download,

@@ -106,8 +106,8 @@ def time_search_steps(search, steps: int) -> tuple[float, float]:
     """(first call seconds incl. tracing, median seconds per step) of the search's train
     step, a new sampled architecture each step, batches from the real pipeline."""
     batches = search_batches(search)
-    return time_calls(lambda: search.steps.train_step(*next(batches),
-                                                      search.steps.sample_arc()), steps)
+    return time_calls(lambda: search.method.steps.train_step(*next(batches),
+                                                      search.method.steps.sample_arc()), steps)
 
 
 def time_each(call: Callable[[], object], steps: int) -> tuple[float, list[float]]:

@@ -1,4 +1,4 @@
-"""enas-tf: weight-sharing neural architecture search (ENAS) for TensorFlow 2 / Keras.
+"""enas-tf: weight-sharing neural architecture search (ENAS, DARTS) for TensorFlow 2 / Keras.
 
 The public API, usable from a notebook::
 
@@ -9,6 +9,8 @@ The public API, usable from a notebook::
                                  output_dir="runs/nb"), data).run()
     macro = SearchConfig.for_space("macro", dataset="digits", num_layers=6, filters=16,
                                    batch_size=64, num_epochs=5, output_dir="runs/nb_macro")
+    darts = SearchConfig.for_space("darts", dataset="digits", num_layers=5, filters=8,
+                                   num_valid=748, num_epochs=5, output_dir="runs/nb_darts")
 
 Importing the package registers every Keras layer and model it defines, so saved
 ``.keras`` models load with ``keras.models.load_model``.
@@ -21,12 +23,18 @@ from enas_tf.controllers.micro_controller import MicroController
 from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.data import DataNotFoundError, ImageSplits, load_dataset
 from enas_tf.export import load_architecture
+from enas_tf.models.darts_final import FinalDartsNetwork
 from enas_tf.models.macro_fixed import FinalMacroNetwork, FixedMacroNetwork
 from enas_tf.models.micro_final import FinalMicroNetwork
 from enas_tf.models.micro_fixed import FixedMicroNetwork
 from enas_tf.search_spaces.base import InvalidArchitectureError, SearchSpace
+from enas_tf.search_spaces.darts import PUBLISHED_GENOTYPES, DartsSearchSpace
 from enas_tf.search_spaces.macro import PUBLISHED_ENAS_MACRO_ARC, MacroSearchSpace
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace
+from enas_tf.strategies import STRATEGY_NAMES, get_strategy
+from enas_tf.strategies.darts import DARTSStrategy
+from enas_tf.strategies.enas import ENASStrategy
+from enas_tf.supernet.darts import DartsSupernet
 from enas_tf.supernet.macro import MacroSupernet
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.training.final import FinalTraining
@@ -35,6 +43,8 @@ from enas_tf.training.search import MicroSearch, Search
 __version__ = "0.1.0"
 
 __all__ = [
+    "DARTSStrategy", "DartsSearchSpace", "DartsSupernet", "ENASStrategy",
+    "FinalDartsNetwork", "PUBLISHED_GENOTYPES", "STRATEGY_NAMES", "get_strategy",
     "DataNotFoundError", "FinalConfig", "FinalMacroNetwork", "FinalMicroNetwork",
     "FinalTraining", "FixedMacroNetwork", "FixedMicroNetwork", "ImageSplits",
     "InvalidArchitectureError", "MacroController", "MacroSearchSpace", "MacroSupernet",

@@ -14,6 +14,9 @@ import os
 from typing import Any, ClassVar
 
 from enas_tf.components import SPACE_NAMES, get_components
+from enas_tf.strategies import STRATEGY_NAMES
+
+CLIP_MODES = ("per_variable", "global")
 
 DATASETS = ("cifar10", "digits")
 # Supernet weight layouts (``enas_tf.supernet.micro``): the official one, or one weight
@@ -80,7 +83,10 @@ class RunConfig(ConfigFields):
     lr_t0: int = 10
     lr_t_mul: int = 2
     momentum: float = 0.9
-    grad_bound: float = 5.0  # Per-variable norm clip; the official code meant this but dropped it.
+    nesterov: bool = True  # Official ENAS: Nesterov; DARTS: plain momentum.
+    grad_bound: float = 5.0  # Norm clip; the official ENAS code meant this but dropped it.
+    grad_clip: str = "per_variable"  # "per_variable" (official ENAS) or "global" (DARTS).
+    weight_decay: float = 0.0  # Coupled, PyTorch-style (DARTS); ENAS uses l2_reg instead.
     # Devices.
     num_devices: int = 1
     devices: str | None = None  # Comma-separated device names; overrides num_devices.
@@ -108,10 +114,10 @@ class RunConfig(ConfigFields):
         "log_every", "max_checkpoints", "num_devices")
     # Fields that must be >= 0.
     NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("aux_weight", "l2_reg", "grad_bound", "momentum",
-                                               "data_threads")
+                                               "data_threads", "weight_decay")
     # Fields whose value must be one of a fixed set.
     CHOICES: ClassVar[dict[str, tuple]] = {"search_space": SPACE_NAMES, "dataset": DATASETS,
-                                           "verbose": (0, 1)}
+                                           "verbose": (0, 1), "grad_clip": CLIP_MODES}
 
     def validate(self):
         """Raises ``ValueError`` naming the first bad setting; returns self."""
@@ -131,8 +137,9 @@ class RunConfig(ConfigFields):
         _need(0.0 < self.keep_prob <= 1.0, f"keep_prob must be in (0, 1], got {self.keep_prob}.")
         _need(self.steps_per_epoch is None or self.steps_per_epoch >= 1,
               f"steps_per_epoch must be >= 1 or unset, got {self.steps_per_epoch}.")
-        _need(0.0 < self.lr_min <= self.lr_max,
-              f"need 0 < lr_min <= lr_max, got lr_min={self.lr_min}, lr_max={self.lr_max}.")
+        _need(0.0 <= self.lr_min <= self.lr_max and self.lr_max > 0,
+              f"need 0 <= lr_min <= lr_max and lr_max > 0, got lr_min={self.lr_min}, "
+              f"lr_max={self.lr_max}.")
         _need(bool(self.output_dir), "output_dir must be set.")
         for name in ("data_parallel_calls", "data_prefetch"):
             value = getattr(self, name)
@@ -181,6 +188,8 @@ class SearchConfig(RunConfig):
     (`cifar10_micro_search.sh`), ``for_space("macro")`` gives the official macro one."""
 
     KIND: ClassVar[str] = "search"
+    # How architectures are chosen: "enas" (controller) or "darts" (architecture weights).
+    strategy: str = "enas"
     num_valid: int = 5000
     # Controller.
     lstm_size: int = 64
@@ -195,6 +204,13 @@ class SearchConfig(RunConfig):
     # Macro controller: the skip penalty pulls the skip probability towards skip_target.
     skip_target: float = 0.4
     skip_weight: float = 0.8
+    # DARTS architecture weights: Adam with betas (arch_beta1, arch_beta2) and coupled
+    # weight decay; unrolled: the second-order gradient.
+    arch_lr: float = 3e-4
+    arch_weight_decay: float = 1e-3
+    arch_beta1: float = 0.5
+    arch_beta2: float = 0.999
+    unrolled: bool = False
     # Supernet weight layout: "official", or "compact" (learns faster; see README).
     weight_sharing: str = "official"
     # Deriving the final architecture.
@@ -208,12 +224,22 @@ class SearchConfig(RunConfig):
         "num_valid", "lstm_size", "controller_train_steps", "controller_num_aggregate",
         "derive_num_samples", "derive_random_samples")
     CHOICES: ClassVar[dict[str, tuple]] = {**RunConfig.CHOICES,
-                                           "weight_sharing": WEIGHT_SHARING}
+                                           "weight_sharing": WEIGHT_SHARING,
+                                           "strategy": STRATEGY_NAMES}
     NON_NEGATIVE: ClassVar[tuple[str, ...]] = RunConfig.NON_NEGATIVE + (
-        "entropy_weight", "temperature", "controller_lr", "skip_weight")
+        "entropy_weight", "temperature", "controller_lr", "skip_weight", "arch_lr",
+        "arch_weight_decay")
 
     def validate(self) -> "SearchConfig":
         super().validate()
+        supported = get_components(self.search_space).strategies
+        _need(self.strategy in supported,
+              f"strategy {self.strategy} does not search the {self.search_space} space; it is "
+              f"searched by: {', '.join(supported)}.")
+        _need(self.strategy == "darts" or not self.unrolled,
+              "unrolled (the second-order gradient) applies to strategy darts.")
+        _need(0.0 <= self.arch_beta1 < 1.0 and 0.0 <= self.arch_beta2 < 1.0,
+              "arch_beta1 and arch_beta2 must be in [0, 1).")
         _need(0.0 <= self.baseline_decay < 1.0,
               f"baseline_decay must be in [0, 1), got {self.baseline_decay}.")
         _need(self.tanh_constant >= 0.0 and self.op_tanh_reduce > 0.0,

@@ -17,7 +17,7 @@ def _run(*args):
 @pytest.mark.parametrize("args, message", [
     (["--filters=3"], "filters must be an even number >= 2"),
     (["--dataset=mnist"], "value should be one of <cifar10|digits>"),
-    (["--lr_min=1.0"], "need 0 < lr_min <= lr_max"),
+    (["--lr_min=1.0"], "need 0 <= lr_min <= lr_max"),
     (["--flagfile=flags/does_not_exist.cfg"], "does_not_exist.cfg"),
     (["--mode=final", "--controller_lr=0.1"], "--controller_lr does not apply to --mode=final"),
     (["--cutout=4"], "--cutout does not apply to --mode=search"),
@@ -36,7 +36,16 @@ def _run(*args):
     (["--mode=draw", "--arc=0 1 2"], "must have 40 integers, got 3"),
     (["--mode=draw", "--arc_file=/absent/arc.json"], "architecture file /absent/arc.json"),
     (["--mode=draw", "--dataset=digits"], "--dataset does not apply to --mode=draw"),
-    (["--search_space=cells"], "value should be one of <micro|macro>"),
+    (["--search_space=cells"], "value should be one of <micro|macro|darts>"),
+    (["--strategy=gdas"], "value should be one of <enas|darts>"),
+    (["--search_space=darts", "--strategy=enas"], "strategy enas does not search the darts"),
+    (["--strategy=darts"], "strategy darts does not search the micro space"),
+    (["--unrolled"], "unrolled (the second-order gradient) applies to strategy darts"),
+    (["--search_space=darts", "--mode=final", "--arc=DARTS_V3", "--summary_only"],
+     "unknown genotype name 'DARTS_V3'; known: DARTS_V1, DARTS_V2, GDAS_V1"),
+    (["--search_space=darts", "--mode=final", "--summary_only",
+      "--arc=Genotype(normal=[('sep_conv_3x3', 7)])"], "genotype 'normal' needs 8"),
+    (["--search_space=darts", "--grad_clip=both"], "value should be one of <per_variable|global>"),
     (["--search_space=macro", "--aux_weight=0.4"], "the macro network has no auxiliary head"),
     (["--search_space=macro", "--num_branches=7"], "num_branches must be in [1, 6]"),
     (["--search_space=macro", "--skip_target=1.5"], "skip_target must be in (0, 1)"),
@@ -70,7 +79,12 @@ def test_flag_files_parse_to_valid_configs():
                        ("cifar_macro.cfg", "SearchConfig(search_space='macro'"),
                        ("quickstart_macro.cfg", "SearchConfig(search_space='macro'"),
                        ("cifar_macro_final.cfg", "FinalConfig(search_space='macro'"),
-                       ("quickstart_macro_final.cfg", "FinalConfig(search_space='macro'")):
+                       ("quickstart_macro_final.cfg", "FinalConfig(search_space='macro'"),
+                       ("cifar_darts.cfg", "SearchConfig(search_space='darts'"),
+                       ("cifar_darts_2nd.cfg", "unrolled=True"),
+                       ("quickstart_darts.cfg", "strategy='darts'"),
+                       ("cifar_darts_final.cfg", "FinalConfig(search_space='darts'"),
+                       ("quickstart_darts_final.cfg", "FinalConfig(search_space='darts'")):
         result = subprocess.run(
             [sys.executable, "-c",
              "import sys; sys.argv=['main.py', '--flagfile=flags/" + name + "'];"
@@ -95,6 +109,16 @@ def test_summary_only_prints_parameters_and_multiply_adds():
                   "--aux_weight=0", "--summary_only")
     assert result.returncode == 0, result.stderr
     assert "parameters: " in result.stdout and "multiply-adds per image: " in result.stdout
+
+
+def test_darts_v2_summary_counts_as_darts_does():
+    """DARTS's train.py prints 3.349342 MB of parameters for DARTS_V2 (20 cells, C=36,
+    the auxiliary head left out); the auxiliary head adds 476,426."""
+    result = _run("--search_space=darts", "--mode=final", "--summary_only")
+    assert result.returncode == 0, result.stderr
+    assert ("trainable parameters: 3,349,342 without the auxiliary head (as the official code "
+            "counts), 3,825,768 with it") in result.stdout
+    assert "genotype: Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)" in result.stdout
 
 
 def test_draw_writes_a_picture_of_any_architecture(tmp_path):

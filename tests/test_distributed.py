@@ -14,9 +14,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import free_port, make_splits, tiny_config
-from enas_tf.config import FinalConfig
+from enas_tf.config import FinalConfig, SearchConfig
 from enas_tf.distribute import (DistributionError, broadcast_from_first_replica,
                                 cross_replica_moments, cross_replica_sum, make_strategy)
+from enas_tf.search_spaces.darts import DartsSearchSpace
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.training.final import FinalTraining
 from enas_tf.training.search import Search
@@ -93,10 +94,39 @@ def test_two_replica_search_steps_equal_one_replica(tmp_path, space):
     for seed in (1, 2):  # two architectures: the second step uses momentum too
         arc = tf.constant(one.search_space.random_architecture(np.random.default_rng(seed)),
                           tf.int32)
-        loss1, acc1 = one.steps.train_step(*_one_batch(one.strategy, images, labels), arc)
-        loss2, acc2 = two.steps.train_step(*_one_batch(two.strategy, images, labels), arc)
+        loss1, acc1 = one.method.steps.train_step(*_one_batch(one.strategy, images, labels), arc)
+        loss2, acc2 = two.method.steps.train_step(*_one_batch(two.strategy, images, labels), arc)
         _assert_close(loss2, loss1, "loss")
         _assert_close(acc2, acc1, "accuracy")
+    for mine, theirs in zip(two.supernet.variables, one.supernet.variables):
+        _assert_close(mine.numpy(), theirs.numpy(), mine.path)
+    for mine, theirs in zip(two.optimizer.variables, one.optimizer.variables):
+        _assert_close(mine.numpy(), theirs.numpy(), mine.path)
+
+
+@pytest.mark.parametrize("unrolled", [False, True])
+def test_two_replica_darts_steps_equal_one_replica(tmp_path, unrolled):
+    """An architecture step (first or second order) and a weight step, twice: the same
+    alphas, weights and optimizer states on 2 replicas as on 1."""
+    splits = make_splits(num_train=32, num_valid=32, size=8)
+    config = dict(dataset="digits", num_layers=3, filters=4, batch_size=16, num_valid=32,
+                  grad_bound=0.05, unrolled=unrolled, num_epochs=1, verbose=0, seed=0)
+    one = Search(SearchConfig.for_space("darts", output_dir=str(tmp_path / "one"), **config),
+                 splits)
+    two = Search(SearchConfig.for_space("darts", output_dir=str(tmp_path / "two"),
+                                        num_devices=2, **config), splits)
+    _copy_state(one.supernet, two.supernet)
+    for cell, alpha in one.method.alphas.items():
+        two.method.alphas[cell].assign(alpha)
+    train = next(iter(splits.dataset("train", 16, shuffle_seed=3, augment=True)))
+    valid = next(iter(splits.dataset("valid", 16, shuffle_seed=4, augment=True)))
+    for _ in range(2):
+        losses = [search.method.step(*_one_batch(search.strategy, *train),
+                                     *_one_batch(search.strategy, *valid))[0]
+                  for search in (one, two)]
+        _assert_close(losses[1], losses[0], "loss")
+    for cell, alpha in one.method.alphas.items():
+        _assert_close(two.method.alphas[cell].numpy(), alpha.numpy(), f"alpha_{cell}")
     for mine, theirs in zip(two.supernet.variables, one.supernet.variables):
         _assert_close(mine.numpy(), theirs.numpy(), mine.path)
     for mine, theirs in zip(two.optimizer.variables, one.optimizer.variables):
@@ -108,15 +138,15 @@ def test_two_replica_controller_update_equals_one_replica(tmp_path):
     one = Search(tiny_config(tmp_path / "one", keep_prob=1.0), splits)
     two = Search(tiny_config(tmp_path / "two", keep_prob=1.0, num_devices=2), splits)
     _copy_state(one.supernet, two.supernet)
-    _copy_state(one.reinforce, two.reinforce)
+    _copy_state(one.method.reinforce, two.method.reinforce)
     images, labels = next(iter(splits.dataset("valid", 16)))
     results = []
     for search in (one, two):
-        search.controller.rng.reset_from_seed(7)
-        grads, stats = search.steps.controller_sample(
+        search.method.controller.rng.reset_from_seed(7)
+        grads, stats = search.method.steps.controller_sample(
             *_one_batch(search.strategy, images, labels))
-        search.reinforce.apply_gradients([grads])
-        results.append((stats, [v.numpy() for v in search.controller.trainable_variables]))
+        search.method.reinforce.apply_gradients([grads])
+        results.append((stats, [v.numpy() for v in search.method.controller.trainable_variables]))
     (stats1, weights1), (stats2, weights2) = results
     np.testing.assert_array_equal(stats2["arc"], stats1["arc"])
     for key in ("accuracy", "reward", "baseline", "log_prob"):
@@ -125,15 +155,22 @@ def test_two_replica_controller_update_equals_one_replica(tmp_path):
         _assert_close(a, b, "controller weight")
 
 
-def test_two_replica_final_step_equals_one_replica(tmp_path):
+@pytest.mark.parametrize("space", ["micro", "darts"])
+def test_two_replica_final_step_equals_one_replica(tmp_path, space):
     splits = make_splits(num_train=32, num_valid=8, size=8)
-    arc = MicroSearchSpace(2).random_architecture(np.random.default_rng(0))
-    config = dict(num_layers=1, num_nodes=2, filters=4, aux_weight=0.0, keep_prob=1.0,
-                  drop_path_keep_prob=1.0, cutout=0, batch_size=16, num_epochs=1,
-                  steps_per_epoch=2, dataset="digits")
-    one = FinalTraining(FinalConfig(output_dir=str(tmp_path / "one"), **config), arc, splits)
-    two = FinalTraining(FinalConfig(output_dir=str(tmp_path / "two"), num_devices=2, **config),
-                        arc, splits)
+    if space == "micro":
+        arc = MicroSearchSpace(2).random_architecture(np.random.default_rng(0))
+        sizes = dict(num_layers=1, num_nodes=2)
+    else:
+        arc = DartsSearchSpace().from_string("DARTS_V2")
+        sizes = dict(num_layers=3, grad_bound=0.05)
+    config = dict(filters=4, aux_weight=0.0, keep_prob=1.0, drop_path_keep_prob=1.0,
+                  cutout=0, batch_size=16, num_epochs=1, steps_per_epoch=2, dataset="digits",
+                  **sizes)
+    one = FinalTraining(FinalConfig.for_space(space, output_dir=str(tmp_path / "one"),
+                                              **config), arc, splits)
+    two = FinalTraining(FinalConfig.for_space(space, output_dir=str(tmp_path / "two"),
+                                              num_devices=2, **config), arc, splits)
     _copy_state(one.model, two.model)
     _copy_state(one.optimizer, two.optimizer)
     images, labels = next(iter(splits.dataset("train", 16, shuffle_seed=1, augment=True)))

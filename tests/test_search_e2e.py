@@ -56,7 +56,7 @@ def test_search_runs_logs_stops_and_resumes(tmp_path, tiny_splits):
     with pytest.raises(KeyboardInterrupt):
         first.run()
     assert int(first.epoch) == 1
-    baseline_after_epoch_1 = float(first.reinforce.baseline)
+    baseline_after_epoch_1 = float(first.method.reinforce.baseline)
     assert baseline_after_epoch_1 != 0.0
     scalars = _scalars(output_dir)
     assert EXPECTED_TAGS <= set(scalars)
@@ -67,9 +67,9 @@ def test_search_runs_logs_stops_and_resumes(tmp_path, tiny_splits):
     second = MicroSearch(tiny_config(output_dir, num_epochs=2, derive_random_samples=3),
                          tiny_splits)
     assert second.restore() == 1
-    assert float(second.reinforce.baseline) == pytest.approx(baseline_after_epoch_1)
-    for mine, theirs in zip(second.controller.trainable_variables,
-                            first.controller.trainable_variables):
+    assert float(second.method.reinforce.baseline) == pytest.approx(baseline_after_epoch_1)
+    for mine, theirs in zip(second.method.controller.trainable_variables,
+                            first.method.controller.trainable_variables):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
     np.testing.assert_array_equal(second.supernet.cells[0].output_combine.kernel.numpy(),
                                   first.supernet.cells[0].output_combine.kernel.numpy())

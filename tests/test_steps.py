@@ -14,8 +14,8 @@ def _search(path, **overrides):
 
 
 def _state(search):
-    return [v.numpy() for v in search.controller.variables] + [
-        float(search.reinforce.baseline)] + [v.numpy() for v in search.reinforce.optimizer.variables]
+    return [v.numpy() for v in search.method.controller.variables] + [
+        float(search.method.reinforce.baseline)] + [v.numpy() for v in search.method.reinforce.optimizer.variables]
 
 
 @pytest.mark.parametrize("num_devices", [1, 2])
@@ -28,17 +28,17 @@ def test_one_call_controller_update_equals_sample_by_sample(tmp_path, num_device
         return iter(search.strategy.experimental_distribute_dataset(dataset))
 
     for search in (fused, stepwise):
-        search.controller.rng.reset_from_seed(11)
-    stats = fused.steps.controller_update(batches(fused), 3)
+        search.method.controller.rng.reset_from_seed(11)
+    stats = fused.method.steps.controller_update(batches(fused), 3)
     batches = batches(stepwise)
     grads, accuracies = [], []
     for _ in range(3):
-        sample_grads, sample_stats = stepwise.steps.controller_sample(*next(batches))
+        sample_grads, sample_stats = stepwise.method.steps.controller_sample(*next(batches))
         grads.append(sample_grads)
         accuracies.append(float(sample_stats["accuracy"]))
-    stepwise.reinforce.apply_gradients(grads)
+    stepwise.method.reinforce.apply_gradients(grads)
     assert float(stats["accuracy"]) == pytest.approx(np.mean(accuracies), abs=1e-6)
-    assert float(stats["baseline"]) == pytest.approx(float(stepwise.reinforce.baseline))
+    assert float(stats["baseline"]) == pytest.approx(float(stepwise.method.reinforce.baseline))
     for mine, theirs in zip(_state(fused), _state(stepwise)):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
 
@@ -48,11 +48,11 @@ def test_search_step_trains_on_the_architecture_it_samples(tmp_path):
     two = _search(tmp_path / "two")
     images, labels = next(iter(one.data.dataset("train", 16)))
     for search in (one, two):
-        search.controller.rng.reset_from_seed(5)
-    loss, accuracy, arc = one.steps.search_step(images, labels)
-    expected_arc = two.steps.sample_arc()
+        search.method.controller.rng.reset_from_seed(5)
+    loss, accuracy, arc = one.method.steps.search_step(images, labels)
+    expected_arc = two.method.steps.sample_arc()
     np.testing.assert_array_equal(arc.numpy(), expected_arc.numpy())
-    expected_loss, _ = two.steps.train_step(images, labels, expected_arc)
+    expected_loss, _ = two.method.steps.train_step(images, labels, expected_arc)
     assert float(loss) == pytest.approx(float(expected_loss), rel=1e-5)
     for mine, theirs in zip(one.supernet.variables, two.supernet.variables):
         np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import free_port, make_splits
 from distributed_tuning import SyntheticTuner, declare, synthetic_score
+from enas_tf.search_spaces.darts import DartsSearchSpace
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from tuner import ENASOracle, ENASSupernetTuner
 
@@ -66,6 +67,23 @@ def test_micro_space_proposals_are_valid_architectures_with_readable_names(tmp_p
         oracle.update_trial(trial.trial_id, {"score": 0.5})
         oracle.end_trial(trial)
     assert len(seen) > 20  # a stochastic policy, not one fixed proposal
+
+
+def test_darts_space_proposals_are_genotypes_under_the_generic_controller(tmp_path):
+    """The DARTS space has no ENAS controller of its own; the oracle samples its
+    decisions with the generic one, and every proposal is a valid genotype."""
+    space = DartsSearchSpace()
+    oracle = ENASOracle(objective=SCORE, max_trials=5, search_space=space, seed=3)
+    oracle._set_project_dir(str(tmp_path), "p")
+    for _ in range(5):
+        trial = oracle.create_trial("tuner0")
+        values = trial.hyperparameters.values
+        assert values["normal/node2/op1"] in space.ops and "none" not in values.values()
+        arc = oracle.choices.from_values(values)
+        assert space.from_string(space.to_genotype(arc)) == arc
+        trial.status = "COMPLETED"
+        oracle.update_trial(trial.trial_id, {"score": 0.5})
+        oracle.end_trial(trial)
 
 
 def test_macro_space_runs_under_its_own_controller_and_learns(tmp_path):

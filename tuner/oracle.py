@@ -88,7 +88,8 @@ class ENASOracle(keras_tuner.Oracle):
             raise ValueError(f"num_aggregate must be >= 1, got {num_aggregate}.")
         self.search_space = search_space
         self.num_aggregate = num_aggregate
-        if tanh_constant == "auto" and components_of(search_space) is None:
+        components = components_of(search_space)
+        if tanh_constant == "auto" and (components is None or components.tanh_constant is None):
             tanh_constant = None  # resolved to the space's official constant otherwise
         self.controller_settings = dict(lstm_size=lstm_size, tanh_constant=tanh_constant)
         self.reinforce_settings = dict(learning_rate=learning_rate,
@@ -116,7 +117,9 @@ class ENASOracle(keras_tuner.Oracle):
             self.choices = ChoiceSearchSpace(self._declared_choices())
         seed = int(self.seed)
         components = components_of(self.search_space)
-        if components is not None:  # an enas-tf space drives its own official controller
+        if components is not None and components.controller_class is not None:
+            # An ENAS space drives its own official controller; others (DARTS's) the
+            # generic one over their decisions.
             settings = dict(self.controller_settings)
             if settings["tanh_constant"] == "auto":
                 settings["tanh_constant"] = components.tanh_constant

@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping
 SPACES: dict[str, str] = {
     "micro": "enas_tf.components.micro",
     "macro": "enas_tf.components.macro",
+    "darts": "enas_tf.components.darts",
 }
 SPACE_NAMES = tuple(SPACES)
 
@@ -50,6 +51,7 @@ class SpaceComponents:
       published_needs: settings the published architecture requires (e.g. 24 layers).
       adapt_published: ``(space, text) -> text``: the published architecture for a space
         of other settings where that is well defined (the macro one's first layers).
+      strategies: the names of the search strategies that can search the space.
       defaults: official settings per run kind (``"search"``, ``"final"``, ``"draw"``)
         where they differ from the config classes' defaults (the micro ones).
       check_config: ``config -> None``; raises ``ValueError`` naming a setting the space
@@ -69,6 +71,7 @@ class SpaceComponents:
     defaults: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     check_config: Callable[[Any], None] = lambda config: None
     adapt_published: Callable[[Any, str], str] = lambda space, text: text
+    strategies: tuple[str, ...] = ("enas",)
 
     def make_controller(self, space, config):
         """The controller of a search run, with ``config``'s settings."""

@@ -34,9 +34,11 @@ class ReplicaBatchNorm(keras.layers.BatchNormalization):
         return cross_replica_moments(inputs, self._reduction_axes)
 
 
-def batch_norm(name: str | None = None,
-               epsilon: float = BN_EPSILON) -> keras.layers.BatchNormalization:
-    return ReplicaBatchNorm(momentum=BN_MOMENTUM, epsilon=epsilon, name=name)
+def batch_norm(name: str | None = None, epsilon: float = BN_EPSILON,
+               affine: bool = True) -> keras.layers.BatchNormalization:
+    """Synchronised BN, momentum 0.9; ``affine=False``: no scale and offset (DARTS search)."""
+    return ReplicaBatchNorm(momentum=BN_MOMENTUM, epsilon=epsilon, center=affine,
+                            scale=affine, name=name)
 
 
 def conv(filters: int, kernel_size: int, strides: int = 1, name: str | None = None,

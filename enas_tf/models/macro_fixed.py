@@ -133,7 +133,7 @@ class FinalMacroNetwork(_FixedMacroBase):
         super().__init__(MacroSearchSpace(num_layers, num_branches), arc, filters, num_classes,
                          keep_prob, sep_as_conv=sep_as_conv, **kwargs)
 
-    def set_training_progress(self, progress: float) -> None:
+    def set_training_progress(self, progress: float, epoch_progress: float | None = None) -> None:
         """Nothing follows training progress here (no drop-path in the macro network)."""
 
     def progress_stats(self) -> dict[str, float]:

@@ -155,8 +155,9 @@ class FinalMicroNetwork(MicroSkeleton):
 
         return self._forward(images, call_cell, training, return_aux)
 
-    def set_training_progress(self, progress: float) -> None:
-        """Sets training progress ``(step + 1) / total_steps`` for every drop-path."""
+    def set_training_progress(self, progress: float, epoch_progress: float | None = None) -> None:
+        """Sets training progress ``(step + 1) / total_steps`` for every drop-path (the
+        official schedule is per step; ``epoch_progress`` is not used)."""
         for cell in self.cells:
             cell.drop_path.progress.assign(min(1.0, float(progress)))
 

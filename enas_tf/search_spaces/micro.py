@@ -101,6 +101,10 @@ class MicroSearchSpace(SearchSpace):
         return self._check_string_agrees(data, self.validate(values),
                                          "'normal'/'reduce' node lists")
 
+    def cell_outputs(self, cell_arc: Sequence[int]) -> list[int]:
+        """The nodes a cell concatenates into its output: those no node consumes."""
+        return unused_nodes(cell_arc, self.num_nodes)
+
     def draw(self, arc: Sequence[int], title: str = ""):
         """Both cells as graphs: nodes by depth, arrows labelled with their ops."""
         from enas_tf.search_spaces.micro_pictures import draw_micro

@@ -1,5 +1,5 @@
-"""Drawing ENAS micro cells: nodes as circles, each slot's op as a coloured box before
-its node, in the style of the NASNet/ENAS papers' cell figures.
+"""Drawing two-input cells (ENAS micro, DARTS): nodes as circles, each slot's op as a
+coloured box before its node, in the style of the NASNet/ENAS/DARTS papers' figures.
 
 Nodes sit in columns by depth (longest path from the cell inputs), so a shallow, wide
 cell looks shallow and wide. The unused nodes feed the output (the concatenation) by
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from enas_tf.search_spaces.micro import CELL_TYPES, unused_nodes
+from enas_tf.search_spaces.micro import CELL_TYPES
 from enas_tf.search_spaces.pictures import new_figure
 
 if TYPE_CHECKING:
@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from enas_tf.search_spaces.micro import MicroSearchSpace
 
 SHORT_OP_NAMES = {"sep_conv_3x3": "sep 3x3", "sep_conv_5x5": "sep 5x5",
-                  "avg_pool_3x3": "avg 3x3", "max_pool_3x3": "max 3x3", "identity": "id"}
-OP_COLORS = ("tab:blue", "tab:purple", "tab:green", "tab:orange", "tab:gray")
+                  "avg_pool_3x3": "avg 3x3", "max_pool_3x3": "max 3x3", "identity": "id",
+                  "skip_connect": "skip", "dil_conv_3x3": "dil 3x3", "dil_conv_5x5": "dil 5x5"}
+OP_COLORS = {"sep_conv_3x3": "tab:blue", "sep_conv_5x5": "tab:purple",
+             "avg_pool_3x3": "tab:green", "max_pool_3x3": "tab:orange", "identity": "tab:gray",
+             "skip_connect": "tab:gray", "dil_conv_3x3": "tab:red", "dil_conv_5x5": "tab:brown"}
 NODE_COLORS = {"input": "#cfe2f3", "node": "#fff2cc", "output": "#d9ead3"}
 
 
@@ -86,7 +89,7 @@ def draw_cell(ax: "Axes", space: "MicroSearchSpace", cell_arc: Sequence[int], ti
         x, y = positions[n + 2]
         for s in range(2):
             source, op = cell_arc[4 * n + 2 * s], cell_arc[4 * n + 2 * s + 1]
-            color = OP_COLORS[op % len(OP_COLORS)]
+            color = OP_COLORS.get(space.ops[op], "tab:olive")
             box = (x - 0.42 * COLUMN_WIDTH, y + (0.24 if s == 0 else -0.24))
             span = round((x - positions[source][0]) / COLUMN_WIDTH)
             # Lines that skip a column bend around the nodes in between.
@@ -96,7 +99,7 @@ def draw_cell(ax: "Axes", space: "MicroSearchSpace", cell_arc: Sequence[int], ti
             ax.text(*box, SHORT_OP_NAMES.get(space.ops[op], space.ops[op]), fontsize=6.5,
                     ha="center", va="center", color="white",
                     bbox={"boxstyle": "round,pad=0.2", "fc": color, "ec": "none"})
-    for node in unused_nodes(cell_arc, num_nodes):
+    for node in space.cell_outputs(cell_arc):
         _line(ax, positions[node], positions[output], "#999999", dashed=True)
     labels = {0: "c[k-2]", 1: "c[k-1]", output: "concat"}
     for node, (x, y) in positions.items():
@@ -114,7 +117,7 @@ def draw_cell(ax: "Axes", space: "MicroSearchSpace", cell_arc: Sequence[int], ti
 
 
 def draw_micro(space: "MicroSearchSpace", arc: Sequence[int], title: str = "") -> "Figure":
-    """Both cells of a micro architecture side by side."""
+    """Both cells of a two-cell architecture (micro, DARTS) side by side."""
     cells = space.split(arc)
     extents = [_extent(cell_layout(cell, space.num_nodes)) for cell in cells]
     inches = 0.7  # per node spacing

@@ -24,7 +24,7 @@ def batch_stats_norm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) -> tf.Tens
     With several replicas the statistics span the global batch (synchronised inside the
     ``tf.switch_case`` branch, see ``enas_tf.distribute.collectives``).
     """
-    if in_multi_replica_context():
+    if in_multi_replica_context() or x.dtype == tf.float64:  # no fused float64 kernel
         mean, variance = cross_replica_moments(x, [0, 1, 2])
         return tf.nn.batch_normalization(x, mean, variance, beta, gamma, BN_EPSILON)
     # One fused op (and one fused gradient op) keeps the switch_case branches small.

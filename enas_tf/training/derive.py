@@ -1,10 +1,10 @@
-"""Deriving the final architecture from a trained controller (ENAS paper, Sec. 3.2).
+"""Judging the derived architecture, and the facts that say whether a search searched.
 
-Sample several architectures from the policy, score each on the *same* validation
-minibatch with the shared weights, keep the best, then measure it on the whole
-validation split. For comparison, the policy's most likely architecture and uniformly
-random architectures are measured the same way on the same weights: a derived
-architecture that does not beat random ones means the search found nothing.
+The strategy derives its architecture (ENAS: the best of several sampled ones on one
+validation minibatch; DARTS: the genotype of its architecture weights); here it is
+measured on the whole validation split with the shared weights, next to the strategy's
+most likely architecture and uniformly random architectures measured the same way: a
+derived architecture that does not beat random ones means the search found nothing.
 """
 
 from __future__ import annotations
@@ -12,84 +12,74 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 from absl import logging
 
-from enas_tf.data.pipeline import ImageSplits
-from enas_tf.search_spaces.base import SearchSpace
 from enas_tf.training.progress import Progress
 from enas_tf.training.steps import batches_accuracy, split_batches
 
 
-def evaluate_architecture(steps, batches, arc) -> float:
-    """Accuracy of ``arc`` with the shared weights over ``batches`` (``split_batches``)."""
-    arc = tf.constant(arc, tf.int32)
-    return batches_accuracy(lambda images, labels: steps.count_correct(images, labels, arc),
-                            batches)
+def judge_architecture(search, arc, seed: int) -> dict[str, Any]:
+    """``arc`` scored on the whole validation split with the shared weights of
+    ``search``, next to the strategy's most likely architecture and
+    ``derive_random_samples`` uniformly random ones scored the same way."""
+    cfg, space = search.config, search.search_space
+    batches = split_batches(search.strategy, search.data, "valid", cfg.batch_size)
+    progress = Progress(cfg.derive_random_samples + 2, cfg.verbose, "judging",
+                        unit="architecture")
 
+    def on_valid(candidate) -> float:
+        arch = search.method.arch_input(space.validate(candidate))
+        return batches_accuracy(
+            lambda images, labels: search.count_correct(images, labels, arch), batches)
 
-def derive_architecture(steps, search_space: SearchSpace, data: ImageSplits,
-                        strategy: tf.distribute.Strategy, num_samples: int, batch_size: int,
-                        seed: int = 0, num_random: int = 0, verbose: int = 0) -> dict[str, Any]:
-    """Returns the best of ``num_samples`` sampled architectures, its scores, and the
-    scores of the most likely and of ``num_random`` uniformly random architectures."""
-    dataset = data.dataset("valid", batch_size, shuffle_seed=seed, drop_remainder=True)
-    images, labels = next(iter(strategy.experimental_distribute_dataset(dataset)))
-    progress = Progress(num_samples + 2 + num_random, verbose, "deriving", unit="architecture")
-    best_arc, best_score, scores = None, -1.0, []
-    for i in range(num_samples):
-        arc = steps.sample_arc()
-        correct, total = steps.count_correct(images, labels, arc)
-        scores.append(float(correct) / float(total))
-        if scores[-1] > best_score:
-            best_arc, best_score = arc.numpy(), scores[-1]
-        progress.update(i + 1, [("best minibatch accuracy", best_score)])
-
-    valid_batches = split_batches(strategy, data, "valid", batch_size)
-
-    def on_valid(arc):
-        return evaluate_architecture(steps, valid_batches, arc)
-
-    valid_accuracy = on_valid(best_arc)
-    likely = search_space.validate(steps.most_likely_arc().numpy())
-    likely_accuracy = on_valid(likely)
-    progress.update(num_samples + 2)
+    arc = space.validate(arc)
+    valid_accuracy = on_valid(arc)
+    likely = search.method.most_likely()
+    likely_accuracy = valid_accuracy if likely == arc else on_valid(likely)
+    progress.update(2)
     rng = np.random.default_rng(seed)
     random_accuracies = []
-    for i in range(num_random):
-        random_accuracies.append(on_valid(search_space.random_architecture(rng)))
-        progress.update(num_samples + 3 + i)
-    arc_values = search_space.validate(best_arc)
-    logging.info("Scored %d sampled architectures on one validation batch: best %.4f, "
-                 "mean %.4f.", num_samples, best_score, float(np.mean(scores)))
-    result = {"arc": list(arc_values),
-              "architecture": search_space.to_json(arc_values),
-              "minibatch_accuracy": best_score,
-              "valid_accuracy": valid_accuracy,
-              "num_samples": num_samples,
-              "sampled_minibatch_accuracy_mean": float(np.mean(scores)),
-              "most_likely": {"arc": list(likely), "valid_accuracy": likely_accuracy}}
-    if random_accuracies:
-        result["random_architectures"] = {
-            "num": num_random, "valid_accuracy_mean": float(np.mean(random_accuracies)),
-            "valid_accuracy_std": float(np.std(random_accuracies)),
-            "valid_accuracies": random_accuracies}
-    return result
+    for i in range(cfg.derive_random_samples):
+        random_accuracies.append(on_valid(space.random_architecture(rng)))
+        progress.update(3 + i)
+    logging.info("Derived architecture: %.4f validation accuracy with the shared weights; "
+                 "%d random ones: %.4f on average.", valid_accuracy, len(random_accuracies),
+                 float(np.mean(random_accuracies)))
+    return {"arc": list(arc), "architecture": space.to_json(arc),
+            "valid_accuracy": valid_accuracy,
+            "most_likely": {"arc": list(likely), "valid_accuracy": likely_accuracy},
+            "random_architectures": {
+                "num": len(random_accuracies),
+                "valid_accuracy_mean": float(np.mean(random_accuracies)),
+                "valid_accuracy_std": float(np.std(random_accuracies)),
+                "valid_accuracies": random_accuracies}}
 
 
-def search_facts(history: list[dict], result: dict[str, Any],
-                 stat_names: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Did the search search? Entropy, sampled-architecture accuracy and the
-    controller's own statistics (``stat_names``, e.g. the macro skip rate) at the first
-    and last epoch, and the derived architecture against the mean of random ones."""
+# Per-epoch statistics that are bookkeeping rather than facts about the search.
+NOT_FACTS = ("accuracy", "entropy", "reward", "log_prob", "baseline")
+
+
+def search_facts(history: list[dict], result: dict[str, Any], prefix: str = "controller",
+                 stat_names: tuple[str, ...] = (),
+                 accuracy_label: str = "sampled architectures' validation accuracy "
+                                       "(shared weights)",
+                 caveat: str | None = None) -> dict[str, Any]:
+    """Did the search search? The strategy's entropy, the validation accuracy it saw
+    (``accuracy_label`` says what it is) and its own statistics (e.g. the macro skip
+    rate) at the first and last epoch, and the derived architecture against the mean of
+    random ones (with the strategy's ``caveat`` about that comparison, if any).
+    ``prefix``: the strategy's ``stats_prefix`` (``controller`` for ENAS)."""
     facts: dict[str, Any] = {}
     if history:
         first, last = history[0], history[-1]
-        pairs = [("controller_entropy", "controller_entropy"),
-                 ("sampled_valid_accuracy", "controller_accuracy")]
-        pairs += [(f"controller_{name}", f"controller_{name}") for name in stat_names]
+        pairs = [(f"{prefix}_entropy", f"{prefix}_entropy"),
+                 ("sampled_valid_accuracy", f"{prefix}_accuracy")]
+        pairs += [(f"{prefix}_{name}",) * 2 for name in stat_names if name not in NOT_FACTS]
         for name, key in pairs:
-            facts[name] = {"first_epoch": first[key], "last_epoch": last[key]}
+            if key in first and key in last:
+                facts[name] = {"first_epoch": first[key], "last_epoch": last[key]}
+        if "sampled_valid_accuracy" in facts:
+            facts["sampled_valid_accuracy"]["label"] = accuracy_label
     random = result.get("random_architectures")
     if random:
         facts["derived_vs_random"] = {
@@ -98,21 +88,23 @@ def search_facts(history: list[dict], result: dict[str, Any],
             "random_valid_accuracy_std": random["valid_accuracy_std"],
             "num_random": random["num"],
             "derived_beats_random_mean": result["valid_accuracy"] > random["valid_accuracy_mean"]}
+        if caveat:
+            facts["derived_vs_random"]["caveat"] = caveat
     return facts
 
 
 def describe_search_facts(facts: dict[str, Any]) -> list[str]:
     """The facts as lines for people."""
     lines = []
-    if "controller_entropy" in facts:
-        e, a = facts["controller_entropy"], facts["sampled_valid_accuracy"]
-        lines.append(f"controller entropy: {e['first_epoch']:.2f} after the first epoch, "
-                     f"{e['last_epoch']:.2f} after the last")
-        lines.append(f"sampled architectures' validation accuracy (shared weights): "
-                     f"{a['first_epoch']:.3f} after the first epoch, {a['last_epoch']:.3f} "
-                     "after the last")
+    entropy = next((name for name in facts if name.endswith("_entropy")), None)
+    if entropy:
+        e, a = facts[entropy], facts["sampled_valid_accuracy"]
+        lines.append(f"{entropy.replace('_', ' ')}: {e['first_epoch']:.2f} after the first "
+                     f"epoch, {e['last_epoch']:.2f} after the last")
+        lines.append(f"{a.get('label', 'validation accuracy')}: {a['first_epoch']:.3f} after "
+                     f"the first epoch, {a['last_epoch']:.3f} after the last")
     for name, values in facts.items():
-        if name.startswith("controller_") and name != "controller_entropy":
+        if name not in (entropy, "sampled_valid_accuracy", "derived_vs_random"):
             lines.append(f"{name.replace('_', ' ')}: {values['first_epoch']:.3f} after the "
                          f"first epoch, {values['last_epoch']:.3f} after the last")
     if "derived_vs_random" in facts:
@@ -122,4 +114,6 @@ def describe_search_facts(facts: dict[str, Any]) -> list[str]:
                      f"accuracy, {verdict} the mean of {d['num_random']} uniformly random "
                      f"architectures on the same weights ({d['random_valid_accuracy_mean']:.3f}"
                      f" +- {d['random_valid_accuracy_std']:.3f})")
+        if d.get("caveat"):
+            lines.append(f"  note: {d['caveat']}")
     return lines

@@ -52,8 +52,9 @@ class FinalTraining:
         keras.utils.set_random_seed(config.seed)
         with self.strategy.scope():
             self.model = build_final_model(arc, config, data.num_classes, data.image_shape)
-            self.optimizer = shared_weight_sgd(config.lr_max, config.momentum,
-                                               config.grad_bound, self.model.trainable_variables)
+            self.optimizer = shared_weight_sgd(
+                config.lr_max, config.momentum, config.grad_bound, self.model.trainable_variables,
+                nesterov=config.nesterov, clip=config.grad_clip, weight_decay=config.weight_decay)
         self.facts = describe_model(self.model, data.image_shape)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
@@ -107,7 +108,8 @@ class FinalTraining:
                               f"epoch {epoch + 1}/{cfg.num_epochs}", self.writer)
         for step in range(steps):
             global_step = epoch * steps + step
-            self.model.set_training_progress((global_step + 1) / total_steps)
+            self.model.set_training_progress((global_step + 1) / total_steps,
+                                             epoch_progress=epoch / cfg.num_epochs)
             images, labels = next(iterator)
             metrics.record(step, *self.train_step(images, labels))
         return {**metrics.means(), **self.model.progress_stats()}

@@ -1,14 +1,13 @@
-"""The ENAS search loop for every search space: alternate shared-weight and controller
-phases every epoch.
+"""The search loop for every search space and strategy.
 
-Phase 1 trains the supernet for one pass over the training split with a freshly sampled
-architecture per step; phase 2 trains the controller by REINFORCE on validation
-minibatches (``controller_train_steps`` updates of ``controller_num_aggregate``
-architectures each). Every epoch ends with TensorBoard scalars and pictures of the
-policy, a record in ``history.json`` and a checkpoint of everything needed to resume;
-the run ends by deriving the final architecture and judging it against random ones.
-The space's parts (space, supernet, controller) come from ``enas_tf.components`` by the
-config's ``search_space``, so the loop names none of them.
+Every epoch trains the shared weights for one pass over the training split, each step
+as the strategy says (ENAS: a freshly sampled architecture; DARTS: an architecture-weight
+step on a validation batch, then a weight step); then the strategy's own phase (the ENAS
+controller's REINFORCE updates). Every epoch ends with TensorBoard scalars and pictures,
+a record in ``history.json`` and a checkpoint of everything needed to resume; the run
+ends by deriving the final architecture and judging it against random ones on the same
+weights. The space's parts come from ``enas_tf.components`` (``search_space``), the
+strategy from ``enas_tf.strategies`` (``strategy``), so the loop names none of them.
 """
 
 from __future__ import annotations
@@ -18,36 +17,35 @@ import time
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from enas_tf.components import get_components
 from enas_tf.config import SearchConfig
-from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.models.summary import trainable_parameters
 from enas_tf.search_spaces.pictures import save_png
-from enas_tf.training.derive import derive_architecture, search_facts
-from enas_tf.training.optimizers import shared_weight_sgd
-from enas_tf.training.progress import EpochClock, Progress, StepMetrics
+from enas_tf.strategies import get_strategy
+from enas_tf.training.derive import judge_architecture, search_facts
+from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import (epoch_seed, load_history, resume, save_history, setup_run,
                                       start_training_epoch, write_json)
-from enas_tf.training.steps import SearchSteps
-from enas_tf.training.summaries import write_policy_pictures
+from enas_tf.training.steps import distributed_count_correct
 
 ARC_FILE = "derived_arc.json"
 ARC_PICTURE = "derived_arc.png"
 
 
 class Search:
-    """One ENAS search run writing to ``config.output_dir``, on ``config.search_space``.
+    """One search run writing to ``config.output_dir``: ``config.search_space`` searched
+    by ``config.strategy``.
 
     Usable from a notebook::
 
         search = Search(SearchConfig(dataset="digits", ...), load_dataset("digits"))
         result = search.run()
         macro = Search(SearchConfig.for_space("macro", dataset="digits", ...), data)
+        darts = Search(SearchConfig.for_space("darts", dataset="digits", ...), data)
 
     Args:
       config: all settings; validated here.
@@ -66,24 +64,22 @@ class Search:
                 f"({len(data.train[0])}) or validation ({len(data.valid[0])}) split.")
         self.components = get_components(config.search_space)
         self.search_space = self.components.make_space(config)
+        strategy_class = get_strategy(config.strategy)
         tf.random.set_seed(config.seed)
         keras.utils.set_random_seed(config.seed)
         with self.strategy.scope():
             self.supernet = self.components.make_supernet(
                 self.search_space, config, data.num_classes).build_for(data.image_shape)
-            self.optimizer = shared_weight_sgd(config.lr_max, config.momentum,
-                                               config.grad_bound, self.supernet.trainable_variables)
-        self.controller = self.components.make_controller(self.search_space, config)
-        self.reinforce = Reinforce(
-            self.controller, learning_rate=config.controller_lr,
-            entropy_weight=config.entropy_weight, baseline_decay=config.baseline_decay)
+            self.optimizer = strategy_class.make_weight_optimizer(
+                config, self.supernet.trainable_variables)
+        # Outside the scope: a strategy puts what must be mirrored (DARTS's architecture
+        # weights) in the scope itself; the ENAS controller stays a single copy.
+        self.method = strategy_class(self)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
-        self.steps = SearchSteps(self.supernet, self.optimizer, self.reinforce, self.strategy,
-                                 config.batch_size, config.l2_reg, config.aux_weight,
-                                 jit_compile=config.jit_compile)
+        self.count_correct = tf.function(self._count_correct)
         self.checkpoint = tf.train.Checkpoint(
-            supernet=self.supernet, optimizer=self.optimizer, controller=self.controller,
-            reinforce=self.reinforce, epoch=self.epoch)
+            supernet=self.supernet, optimizer=self.optimizer, epoch=self.epoch,
+            **self.method.checkpoint_items())
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(config.output_dir, "checkpoints"),
             max_to_keep=config.max_checkpoints)
@@ -103,84 +99,61 @@ class Search:
         start = self.restore()
         cfg = self.config
         steps = cfg.steps_for(len(self.data.train[0]))
-        logging.info("ENAS %s search on %s: %d epochs x %d steps, batch %d, %d replica(s), "
-                     "supernet %s trainable parameters%s.", cfg.search_space, self.data.name,
-                     cfg.num_epochs, steps, cfg.batch_size, self.strategy.num_replicas_in_sync,
+        logging.info("%s search of the %s space on %s: %d epochs x %d steps, batch %d, %d "
+                     "replica(s), supernet %s trainable parameters%s.", cfg.strategy.upper(),
+                     cfg.search_space, self.data.name, cfg.num_epochs, steps, cfg.batch_size,
+                     self.strategy.num_replicas_in_sync,
                      f"{trainable_parameters(self.supernet):,}",
                      f" ({cfg.weight_sharing} weight sharing)"
                      if cfg.search_space == "micro" else "")
         clock = EpochClock(cfg.num_epochs)
+        prefix = self.method.stats_prefix
         for epoch in range(start, cfg.num_epochs):
             began = time.time()
             train_stats = self.train_shared_weights(epoch, steps)
-            controller_stats = self.train_controller(epoch)
-            likely = self._write_summaries(epoch + 1, train_stats, controller_stats)
+            method_stats = self.method.end_epoch(epoch)
+            likely = self._write_summaries(epoch + 1, train_stats, method_stats)
             self.history.append({"epoch": epoch + 1, "seconds": time.time() - began,
                                  **{f"train_{k}": v for k, v in train_stats.items()},
-                                 **{f"controller_{k}": v for k, v in controller_stats.items()},
+                                 **{f"{prefix}_{k}": v for k, v in method_stats.items()},
                                  "most_likely_arc": list(likely)})
             save_history(cfg.output_dir, self.history)
             self.epoch.assign(epoch + 1)
             path = self.manager.save(checkpoint_number=epoch + 1)
-            extra = "".join(f" {name.replace('_', ' ')} {controller_stats[name]:.3f}"
-                            for name in self.controller.stat_names)
-            logging.info(
-                "epoch %d/%d %s: train loss %.3f acc %.3f | sampled valid acc %.3f "
-                "entropy %.2f reward %.3f baseline %.3f%s | checkpoint %s", epoch + 1,
-                cfg.num_epochs, clock.lap(epoch + 1), train_stats["loss"],
-                train_stats["accuracy"], controller_stats["accuracy"],
-                controller_stats["entropy"], controller_stats["reward"],
-                controller_stats["baseline"], extra, path)
+            logging.info("epoch %d/%d %s: train loss %.3f acc %.3f | %s: %s | checkpoint %s",
+                         epoch + 1, cfg.num_epochs, clock.lap(epoch + 1), train_stats["loss"],
+                         train_stats["accuracy"], prefix,
+                         self.method.describe_stats(method_stats), path)
         return self.derive()
 
     def train_shared_weights(self, epoch: int, steps: int) -> dict[str, float]:
-        """Phase 1: ``steps`` SGD steps, each on an architecture sampled inside the step.
+        """``steps`` shared-weight steps, each as the strategy says.
 
         Losses stay on the device; they are read only at log points and at the end.
         """
         cfg = self.config
         lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data,
                                             self.strategy)
+        self.method.start_epoch(epoch)
         metrics = StepMetrics(steps, epoch * steps + 1, lr, cfg.log_every, cfg.verbose,
                               f"epoch {epoch + 1}/{cfg.num_epochs} shared weights", self.writer)
         for step in range(steps):
             images, labels = next(iterator)
-            loss, accuracy, _ = self.steps.search_step(images, labels)
-            metrics.record(step, loss, accuracy)
+            metrics.record(step, *self.method.shared_step(images, labels))
         return metrics.means()
 
-    def train_controller(self, epoch: int) -> dict[str, float]:
-        """Phase 2: REINFORCE updates, each one compiled call that samples and rewards
-        ``controller_num_aggregate`` architectures and takes one Adam step."""
-        cfg = self.config
-        dataset = self.data.dataset("valid", cfg.batch_size,
-                                    shuffle_seed=epoch_seed(cfg.seed, epoch) + 1,
-                                    repeat=True, drop_remainder=True)
-        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
-        progress = Progress(cfg.controller_train_steps, cfg.verbose,
-                            f"epoch {epoch + 1}/{cfg.num_epochs} controller", unit="update")
-        collected: dict[str, list[float]] = {}
-        for update in range(cfg.controller_train_steps):
-            stats = self.steps.controller_update(iterator, cfg.controller_num_aggregate)
-            for key, value in stats.items():
-                collected.setdefault(key, []).append(float(value))
-            progress.update(update + 1, [("sampled valid accuracy", collected["accuracy"][-1]),
-                                         ("entropy", collected["entropy"][-1])])
-        return {key: float(np.mean(values)) for key, values in collected.items()} | {
-            "baseline": float(self.reinforce.baseline)}
-
     def derive(self) -> dict[str, Any]:
-        """Samples ``derive_num_samples`` architectures, keeps the best on one validation
-        batch, scores it on the whole validation split against the most likely and
-        ``derive_random_samples`` random architectures, writes ``derived_arc.json`` and
-        a drawing of it (``derived_arc.png``)."""
+        """The strategy's final architecture, scored on the whole validation split
+        against the most likely and ``derive_random_samples`` random architectures on the
+        same weights; writes ``derived_arc.json`` and a drawing (``derived_arc.png``)."""
         cfg = self.config
-        result = derive_architecture(self.steps, self.search_space, self.data, self.strategy,
-                                     cfg.derive_num_samples, cfg.batch_size,
-                                     seed=epoch_seed(cfg.seed, int(self.epoch)) + 2,
-                                     num_random=cfg.derive_random_samples, verbose=cfg.verbose)
-        result["epochs_trained"] = int(self.epoch)
-        result["search_facts"] = search_facts(self.history, result, self.controller.stat_names)
+        seed = epoch_seed(cfg.seed, int(self.epoch)) + 2
+        arc, info = self.method.derive(seed)
+        result = judge_architecture(self, arc, seed)
+        result.update(info, epochs_trained=int(self.epoch), strategy=cfg.strategy)
+        result["search_facts"] = search_facts(self.history, result, self.method.stats_prefix,
+                                              self.method.stat_names, self.method.accuracy_label,
+                                              self.method.judge_caveat)
         write_json(os.path.join(cfg.output_dir, ARC_FILE), result)
         picture = save_png(self.search_space.draw(
             result["arc"], f"derived architecture (validation accuracy "
@@ -192,28 +165,29 @@ class Search:
         self.writer.flush()
         logging.info("Derived architecture, written to %s and drawn in %s:\n%s\n%s",
                      os.path.join(cfg.output_dir, ARC_FILE), picture,
-                     result["architecture"]["enas_string"],
-                     self.search_space.describe(result["arc"]))
+                     result["architecture"]["enas_string"], self.search_space.describe(arc))
         return result
 
     # --- internals -----------------------------------------------------------------
 
+    def _count_correct(self, images, labels, arch):
+        """(correct predictions, examples) of the supernet running ``arch`` (a strategy's
+        ``arch_input``) on one batch, no weight update. Dropout is off; batch norm as the
+        supernet does it in inference (the micro one keeps batch statistics)."""
+        return distributed_count_correct(lambda x: self.supernet(x, arch, training=False),
+                                         images, labels, self.strategy)
+
     def _write_summaries(self, epoch: int, train: dict[str, float],
-                         controller: dict[str, float]) -> tuple[int, ...]:
-        """Scalars and policy pictures of ``epoch``; returns the most likely arc."""
+                         method: dict[str, float]) -> tuple[int, ...]:
+        """Scalars and the strategy's pictures of ``epoch``; returns the most likely arc."""
         with self.writer.as_default(step=epoch):
             tf.summary.scalar("train/loss", train["loss"])
             tf.summary.scalar("train/accuracy", train["accuracy"])
             tf.summary.scalar("train/learning_rate", train["learning_rate"])
-            tf.summary.scalar("controller/reward", controller["reward"])
-            tf.summary.scalar("controller/baseline", controller["baseline"])
-            tf.summary.scalar("controller/entropy", controller["entropy"])
-            tf.summary.scalar("controller/sampled_valid_accuracy", controller["accuracy"])
-            tf.summary.scalar("controller/log_prob", controller["log_prob"])
-            for name in self.controller.stat_names:
-                tf.summary.scalar(f"controller/{name}", controller[name])
-            likely = write_policy_pictures(self.controller, epoch,
-                                           self.steps.sample_with_probabilities)
+            for name, value in method.items():
+                tag = self.method.stat_tags.get(name, name)
+                tf.summary.scalar(f"{self.method.stats_prefix}/{tag}", value)
+            likely = self.method.write_summaries(epoch)
         self.writer.flush()
         return likely
 

@@ -1,0 +1,69 @@
+"""The DARTS cell space's parts: ``DartsSearchSpace``, ``DartsSupernet`` (mixed ops),
+``FinalDartsNetwork``, and the settings of quark0/darts ``train_search.py`` /
+``train.py``. ``num_layers`` counts all cells here (DARTS's ``layers``: 8 in search, 20
+in the final network); DARTS's PyTorch weight decay is ``weight_decay`` (coupled), not
+``l2_reg``."""
+
+from __future__ import annotations
+
+from enas_tf.components import SpaceComponents
+from enas_tf.search_spaces.darts import PUBLISHED_DARTS_ARC
+
+SEARCH_DEFAULTS = dict(
+    strategy="darts", num_layers=8, filters=16, batch_size=64, num_epochs=50,
+    num_valid=25000, keep_prob=1.0, aux_weight=0.0, l2_reg=0.0, weight_decay=3e-4,
+    lr_max=0.025, lr_min=0.001, lr_t0=50, lr_t_mul=1, momentum=0.9, nesterov=False,
+    grad_bound=5.0, grad_clip="global")
+FINAL_DEFAULTS = dict(
+    num_layers=20, filters=36, batch_size=96, num_epochs=600, aux_weight=0.4,
+    keep_prob=1.0, drop_path_keep_prob=0.8, cutout=16, l2_reg=0.0, weight_decay=3e-4,
+    lr_max=0.025, lr_min=0.0, lr_t0=600, lr_t_mul=1, momentum=0.9, nesterov=False,
+    grad_bound=5.0, grad_clip="global")
+
+
+def make_space(config):
+    from enas_tf.search_spaces.darts import DartsSearchSpace
+
+    return DartsSearchSpace()
+
+
+def make_supernet(space, config, num_classes: int):
+    from enas_tf.supernet.darts import DartsSupernet
+
+    return DartsSupernet(space, num_cells=config.num_layers, filters=config.filters,
+                         num_classes=num_classes)
+
+
+def make_final_model(space, arc, config, num_classes: int):
+    from enas_tf.models.darts_final import FinalDartsNetwork
+
+    return FinalDartsNetwork(arc, num_cells=config.num_layers, filters=config.filters,
+                             num_classes=num_classes,
+                             use_aux_head=config.aux_weight > 0,
+                             drop_path_prob=1.0 - config.drop_path_keep_prob)
+
+
+def make_fixed_model(space, arc, config, num_classes: int):
+    """A genotype at search size: the final network's cells without aux head or
+    drop-path (DARTS has no separate search-size network of one genotype)."""
+    from enas_tf.models.darts_final import FinalDartsNetwork
+
+    return FinalDartsNetwork(arc, num_cells=config.num_layers, filters=config.filters,
+                             num_classes=num_classes, use_aux_head=False, drop_path_prob=0.0)
+
+
+def check_config(config) -> None:
+    if config.num_layers < 3:
+        raise ValueError(f"a DARTS network needs at least 3 cells (num_layers), got "
+                         f"{config.num_layers}.")
+    if getattr(config, "weight_sharing", "official") != "official":
+        raise ValueError("weight_sharing applies to the micro space.")
+
+
+COMPONENTS = SpaceComponents(
+    name="darts", make_space=make_space, make_supernet=make_supernet,
+    controller_class=None, tanh_constant=None, controller_kwargs=lambda config: {},
+    make_final_model=make_final_model, make_fixed_model=make_fixed_model,
+    published_arc=PUBLISHED_DARTS_ARC,
+    defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS},
+    check_config=check_config, strategies=("darts",))

@@ -1,0 +1,168 @@
+"""The DARTS cell space (Liu et al., ICLR 2019; quark0/darts ``cnn/genotypes.py``).
+
+A cell has two inputs (0: cell k-2, 1: cell k-1) and 4 intermediate nodes. During search
+every node sums a mixed op over all 8 primitives on each of its incoming edges (14
+edges per cell); a derived *genotype* keeps two ``(op, input)`` pairs per node, and the
+cell output concatenates all 4 intermediate nodes.
+
+As an architecture of this library a genotype is the micro layout: per node
+``input_1 op_1 input_2 op_2``, normal cell then reduction cell (32 integers), with the
+ops indexing the 7 primitives other than ``none``. DARTS's own notation
+(``Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=[2, 3, 4, 5], ...)``) reads
+and writes, so published genotypes paste in; ``DARTS_V1``, ``DARTS_V2`` and ``GDAS_V1``
+are known by name.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Sequence
+
+import numpy as np
+
+from enas_tf.search_spaces.base import InvalidArchitectureError
+from enas_tf.search_spaces.micro import CELL_TYPES, MicroSearchSpace
+
+# The DARTS primitives in the official order (columns of the architecture weights).
+PRIMITIVES: tuple[str, ...] = (
+    "none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
+    "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
+GENOTYPE_OPS = PRIMITIVES[1:]  # a derived cell never keeps "none"
+NUM_NODES = 4
+NUM_EDGES = sum(2 + i for i in range(NUM_NODES))  # 14
+
+PUBLISHED_GENOTYPES = {
+    "DARTS_V1": "Genotype(normal=[('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
+                "('skip_connect', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), "
+                "('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 2)], "
+                "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), "
+                "('skip_connect', 2), ('max_pool_3x3', 0), ('max_pool_3x3', 0), "
+                "('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], "
+                "reduce_concat=[2, 3, 4, 5])",
+    "DARTS_V2": "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+                "('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), "
+                "('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], "
+                "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), "
+                "('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+                "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], "
+                "reduce_concat=[2, 3, 4, 5])",
+    "GDAS_V1": "Genotype(normal=[('skip_connect', 0), ('skip_connect', 1), "
+               "('skip_connect', 0), ('sep_conv_5x5', 2), ('sep_conv_3x3', 3), "
+               "('skip_connect', 0), ('sep_conv_5x5', 4), ('sep_conv_3x3', 3)], "
+               "normal_concat=[2, 3, 4, 5], reduce=[('sep_conv_5x5', 0), ('sep_conv_3x3', 1), "
+               "('sep_conv_5x5', 2), ('sep_conv_5x5', 1), ('dil_conv_5x5', 2), "
+               "('sep_conv_3x3', 1), ('sep_conv_5x5', 0), ('sep_conv_5x5', 1)], "
+               "reduce_concat=[2, 3, 4, 5])",
+}
+PUBLISHED_DARTS_ARC = "DARTS_V2"  # the paper's cell (``DARTS = DARTS_V2``)
+
+
+def edge_index(node: int, source: int) -> int:
+    """Row of the architecture weights for the edge ``source -> node`` (node 2..5)."""
+    return sum(2 + i for i in range(node - 2)) + source
+
+
+class DartsSearchSpace(MicroSearchSpace):
+    """Genotypes of the DARTS cell space (normal + reduction cell, 4 nodes).
+
+    Example::
+
+        space = DartsSearchSpace()
+        arc = space.from_string("DARTS_V2")
+        print(space.to_genotype(arc))
+        arc = space.derive(alpha_normal, alpha_reduce)   # [14, 8] each
+    """
+
+    name = "darts"
+
+    def __init__(self):
+        super().__init__(num_nodes=NUM_NODES, ops=GENOTYPE_OPS)
+
+    @property
+    def weight_shapes(self) -> dict[str, tuple[int, int]]:
+        """Architecture-weight tensors: one ``[14 edges, 8 primitives]`` per cell type."""
+        return {cell: (NUM_EDGES, len(PRIMITIVES)) for cell in CELL_TYPES}
+
+    def cell_outputs(self, cell_arc: Sequence[int]) -> list[int]:
+        """A DARTS cell concatenates all its intermediate nodes."""
+        return list(range(2, NUM_NODES + 2))
+
+    # --- DARTS's genotype notation ---------------------------------------------------
+
+    def to_genotype(self, arc: Sequence[int]) -> str:
+        """``Genotype(normal=[(op, input), ...], normal_concat=[2, 3, 4, 5], ...)``."""
+        parts = []
+        for cell, cell_arc in zip(CELL_TYPES, self.split(arc)):
+            pairs = [(self.ops[cell_arc[i + 1]], cell_arc[i]) for i in range(0, len(cell_arc), 2)]
+            parts.append(f"{cell}={pairs!r}, {cell}_concat={list(range(2, NUM_NODES + 2))}")
+        return f"Genotype({', '.join(parts)})"
+
+    def from_string(self, text: str) -> tuple[int, ...]:
+        """A published name (``DARTS_V2``), DARTS's ``Genotype(...)`` notation, or the
+        integer string."""
+        text = text.strip()
+        if re.fullmatch(r"[A-Za-z_]\w*", text):
+            if text not in PUBLISHED_GENOTYPES:
+                raise InvalidArchitectureError(
+                    f"unknown genotype name {text!r}; known: {', '.join(PUBLISHED_GENOTYPES)} "
+                    "(or give a Genotype(...) or the integer string).")
+            text = PUBLISHED_GENOTYPES[text]
+        if text.startswith("Genotype"):
+            return self.from_genotype(text)
+        return super().from_string(text)
+
+    def from_genotype(self, text: str) -> tuple[int, ...]:
+        fields = {}
+        for match in re.finditer(r"(\w+)\s*=\s*(\[[^\]]*\]|range\([^)]*\))", text):
+            fields[match.group(1)] = match.group(2)
+        values = []
+        for cell in CELL_TYPES:
+            if cell not in fields:
+                raise InvalidArchitectureError(f"genotype has no '{cell}' list.")
+            try:
+                pairs = ast.literal_eval(fields[cell])
+            except (ValueError, SyntaxError):
+                raise InvalidArchitectureError(
+                    f"genotype '{cell}' is not a list of (op, input) pairs.") from None
+            if len(pairs) != 2 * NUM_NODES:
+                raise InvalidArchitectureError(
+                    f"genotype '{cell}' needs {2 * NUM_NODES} (op, input) pairs, got "
+                    f"{len(pairs)}.")
+            concat = fields.get(f"{cell}_concat", "[2, 3, 4, 5]").replace(" ", "")
+            if concat not in ("[2,3,4,5]", "range(2,6)", f"range(2,{2 + NUM_NODES})"):
+                raise InvalidArchitectureError(
+                    f"genotype '{cell}_concat' must be all intermediate nodes [2, 3, 4, 5], "
+                    f"got {fields[cell + '_concat']}.")
+            for k, pair in enumerate(pairs):
+                where = f"{cell}/node{2 + k // 2}/op{k % 2 + 1}"
+                if not (isinstance(pair, tuple) and len(pair) == 2):
+                    raise InvalidArchitectureError(f"{where}: {pair!r} is not an (op, input) pair.")
+                op, source = pair
+                if op == "none":
+                    raise InvalidArchitectureError(f"{where}: a genotype cannot keep 'none'.")
+                values += [source, self._op_index(op, self.ops, where)]
+        return self.validate(values)
+
+    # --- deriving a genotype from architecture weights ------------------------------
+
+    def derive(self, alpha_normal, alpha_reduce) -> tuple[int, ...]:
+        """DARTS's derivation (``model_search.genotype``): per node, the two incoming
+        edges whose strongest non-``none`` softmax weight is largest, each with its
+        strongest non-``none`` op. ``alpha_*``: ``[14, 8]`` logits."""
+        values = []
+        none = PRIMITIVES.index("none")
+        for alpha in (alpha_normal, alpha_reduce):
+            alpha = np.asarray(alpha, dtype=np.float64)
+            if alpha.shape != (NUM_EDGES, len(PRIMITIVES)):
+                raise ValueError(f"architecture weights must be [{NUM_EDGES}, "
+                                 f"{len(PRIMITIVES)}], got {list(alpha.shape)}.")
+            weights = np.exp(alpha - alpha.max(axis=1, keepdims=True))
+            weights /= weights.sum(axis=1, keepdims=True)
+            weights[:, none] = -np.inf  # ignored by both choices
+            for node in range(2, NUM_NODES + 2):
+                rows = weights[edge_index(node, 0):edge_index(node, node)]
+                strongest = sorted(range(node), key=lambda j: -rows[j].max())[:2]
+                for source in strongest:
+                    values += [source, int(np.argmax(rows[source])) - 1]  # ops skip "none"
+        return self.validate(values)

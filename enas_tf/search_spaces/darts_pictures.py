@@ -1,0 +1,53 @@
+"""Heat-maps of DARTS architecture weights: one panel per cell type, a row per edge
+(``node <- input``), a column per primitive, coloured by the edge's softmax weight."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping
+
+import numpy as np
+
+from enas_tf.search_spaces.darts import NUM_NODES, PRIMITIVES, edge_index
+from enas_tf.search_spaces.pictures import new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def softmax_rows(logits) -> np.ndarray:
+    logits = np.asarray(logits, dtype=np.float64)
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def edge_labels() -> list[str]:
+    labels = [""] * edge_index(NUM_NODES + 2, 0)
+    for node in range(2, NUM_NODES + 2):
+        for source in range(node):
+            labels[edge_index(node, source)] = f"{node} <- {source}"
+    return labels
+
+
+def draw_alphas(alphas: Mapping[str, np.ndarray], title: str = "") -> "Figure":
+    """``alphas``: ``{cell type: [14, 8] logits}``; shows their row-wise softmax, the
+    strongest primitive of each edge written on it."""
+    figure = new_figure(4.5 * len(alphas) + 1.0, 5.0)
+    axes = figure.subplots(1, len(alphas), squeeze=False)[0]
+    image = None
+    for ax, (cell, logits) in zip(axes, alphas.items()):
+        weights = softmax_rows(logits)
+        image = ax.imshow(weights, vmin=0.0, vmax=max(0.3, float(weights.max())),
+                          cmap="viridis", aspect="auto")
+        for row, values in enumerate(weights):
+            col = int(np.argmax(values))
+            ax.text(col, row, f"{values[col]:.2f}", ha="center", va="center", fontsize=6,
+                    color="white" if values[col] < 0.6 * weights.max() else "black")
+        ax.set_xticks(range(len(PRIMITIVES)))
+        ax.set_xticklabels(PRIMITIVES, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(weights)))
+        ax.set_yticklabels(edge_labels(), fontsize=7)
+        ax.set_title(f"{cell} cell", fontsize=9)
+    figure.colorbar(image, ax=list(axes), fraction=0.02, pad=0.01, label="softmax weight")
+    if title:
+        figure.suptitle(title, fontsize=10)
+    return figure

@@ -1,0 +1,98 @@
+"""What the search loop needs from a strategy (``enas_tf.strategies``)."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+
+class SearchStrategy(abc.ABC):
+    """Chooses what the supernet trains on, learns from the validation split, derives
+    the result.
+
+    The loop calls, per epoch: ``start_epoch``, then ``shared_step`` for every training
+    batch, then ``end_epoch`` (e.g. the ENAS controller phase), then ``write_summaries``;
+    at the end ``derive``. ``arch_input(arc)`` turns a discrete architecture into what
+    the supernet takes, so the loop can score any architecture on the shared weights.
+
+    Attributes:
+      name: the ``--strategy`` value.
+      stats_prefix: the group of its per-epoch statistics in TensorBoard and
+        ``history.json`` (``controller`` for ENAS).
+      stat_names: the statistics ``end_epoch`` returns; ``accuracy`` (validation
+        accuracy of what it evaluated) and ``entropy`` come first.
+      judge_caveat: why, if so, the derived-vs-random check on the shared weights does
+        not rank architectures for this strategy.
+
+    The loop keeps the tf.distribute strategy as ``search.strategy`` and the search
+    strategy as ``search.method``.
+    """
+
+    name: ClassVar[str] = ""
+    stats_prefix: ClassVar[str] = ""
+    stat_names: tuple[str, ...] = ("accuracy", "entropy")
+    stat_tags: ClassVar[dict[str, str]] = {}  # TensorBoard tag of a statistic, if not its name
+    accuracy_label: ClassVar[str] = "validation accuracy (shared weights)"
+    # Said next to the derived-vs-random comparison when the shared weights cannot rank
+    # discrete architectures for this strategy (None: they can).
+    judge_caveat: ClassVar[str | None] = None
+
+    def __init__(self, search):
+        self.search = search
+        self.config, self.search_space = search.config, search.search_space
+
+    @staticmethod
+    def make_weight_optimizer(config, variables):
+        """The shared weights' optimizer, built for ``variables`` (inside the scope): the
+        config's momentum SGD (Nesterov or not, clip, coupled weight decay)."""
+        from enas_tf.training.optimizers import shared_weight_sgd
+
+        return shared_weight_sgd(config.lr_max, config.momentum, config.grad_bound, variables,
+                                 nesterov=config.nesterov, clip=config.grad_clip,
+                                 weight_decay=config.weight_decay)
+
+    @abc.abstractmethod
+    def checkpoint_items(self) -> dict[str, Any]:
+        """Its trackable state, checkpointed with the loop's."""
+
+    def start_epoch(self, epoch: int) -> None:
+        """Called before the epoch's shared-weight steps."""
+
+    @abc.abstractmethod
+    def shared_step(self, images, labels):
+        """One compiled training step of the shared weights (and of the strategy's own
+        weights, if it learns them per step); returns ``(mean CE, accuracy)``."""
+
+    @abc.abstractmethod
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        """Called after the epoch's steps; returns its ``stat_names`` statistics."""
+
+    @abc.abstractmethod
+    def arch_input(self, arc: Sequence[int]):
+        """What the supernet takes to run the discrete architecture ``arc``."""
+
+    @abc.abstractmethod
+    def most_likely(self) -> tuple[int, ...]:
+        """The architecture the strategy now believes in most."""
+
+    @abc.abstractmethod
+    def derive(self, seed: int) -> tuple[tuple[int, ...], dict[str, Any]]:
+        """The final architecture and what to record about how it was chosen."""
+
+    @abc.abstractmethod
+    def write_summaries(self, epoch: int) -> tuple[int, ...]:
+        """Pictures of what it believes (default summary writer); the most likely arc."""
+
+    def describe_stats(self, stats: dict[str, float]) -> str:
+        """The epoch log line's part about the strategy."""
+        return " ".join(f"{name.replace('_', ' ')} {stats[name]:.3f}" for name in self.stat_names)
+
+
+def softmax_entropy(logits: np.ndarray) -> float:
+    """Entropy of the softmax of each row of ``logits``, summed over the rows."""
+    logits = np.asarray(logits, dtype=np.float64)
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+    return float(-(probs * np.log(np.maximum(probs, 1e-30))).sum())

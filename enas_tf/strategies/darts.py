@@ -1,0 +1,231 @@
+"""DARTS (Liu et al., ICLR 2019): architecture weights learned by gradient descent.
+
+Every shared-weight step first updates the architecture weights ``alpha`` (one
+``[14, 8]`` tensor per cell type, initialised ``1e-3 * randn``) on a validation batch
+with Adam (lr 3e-4, betas (0.5, 0.999), coupled weight decay 1e-3), then the network
+weights on a training batch with the mixing weights ``softmax(alpha)``
+(``train_search.py``). First order: ``grad_alpha L_val(w, alpha)``. Second order
+(``unrolled``, ``architect.py``): with ``xi`` the weights' learning rate,
+
+    w'  = w - xi * (momentum * buf + grad_w L_train(w) + weight_decay * w)
+    g   = grad_alpha L_val(w', alpha)
+          - xi * (grad_alpha L_train(w+) - grad_alpha L_train(w-)) / (2 eps)
+
+where ``v = grad_w' L_val(w', alpha)``, ``w+- = w +- eps * v`` and
+``eps = 0.01 / ||v||`` (a finite-difference Hessian-vector product). The network is
+evaluated at ``w'`` and ``w+-`` through ``keras.StatelessScope``, so the weights are
+never overwritten. Under several replicas every gradient is the global-batch one.
+The result is the genotype of the final weights (``DartsSearchSpace.derive``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from enas_tf.search_spaces.darts_pictures import draw_alphas
+from enas_tf.search_spaces.pictures import summary_image
+from enas_tf.strategies.base import SearchStrategy, softmax_entropy
+from enas_tf.training.optimizers import CoupledAdam
+from enas_tf.training.run_dir import epoch_seed
+from enas_tf.training.steps import _num_correct, _sum_ce, distributed_sgd_step, sum_replicas
+
+HESSIAN_RADIUS = 0.01  # eps = 0.01 / ||v|| (architect.py)
+
+
+class DARTSStrategy(SearchStrategy):
+    """Differentiable architecture search over a space with ``weight_shapes``."""
+
+    name = "darts"
+    stats_prefix = "arch"
+    stat_names = ("accuracy", "entropy", "loss")
+    accuracy_label = "validation accuracy of the weighted supernet (architecture steps)"
+    judge_caveat = ("DARTS trains the softmax mixture, not single genotypes: a genotype run "
+                    "alone on these weights is off the distribution they were trained on "
+                    "(the discretisation gap), so this does not rank genotypes; retrain to "
+                    "compare")
+
+    def __init__(self, search):
+        super().__init__(search)
+        cfg = self.config
+        init = tf.random_normal_initializer(stddev=1e-3, seed=cfg.seed)
+        with search.strategy.scope():  # mirrored: every replica steps them alike
+            self.alphas = {cell: tf.Variable(init(shape, dtype=keras.config.floatx()),
+                                             name=f"alpha_{cell}")
+                           for cell, shape in self.search_space.weight_shapes.items()}
+            self.arch_optimizer = CoupledAdam(cfg.arch_lr, weight_decay=cfg.arch_weight_decay,
+                                              beta_1=cfg.arch_beta1, beta_2=cfg.arch_beta2,
+                                              epsilon=1e-8)
+            self.arch_optimizer.build(list(self.alphas.values()))
+        # Sums over the epoch's architecture steps, kept on the device.
+        self.valid_sums = tf.Variable(tf.zeros([3]), trainable=False, name="valid_sums")
+        self.step = tf.function(self._step, jit_compile=cfg.jit_compile)
+        self.valid_batches = None
+
+    def checkpoint_items(self) -> dict[str, Any]:
+        return {"alphas": self.alphas, "arch_optimizer": self.arch_optimizer}
+
+    # --- the epoch -----------------------------------------------------------------
+
+    def start_epoch(self, epoch: int) -> None:
+        cfg, search = self.config, self.search
+        # The validation half of DARTS's training split, augmented like the training half.
+        dataset = search.data.dataset("valid", cfg.batch_size,
+                                      shuffle_seed=epoch_seed(cfg.seed, epoch) + 1,
+                                      augment=True, repeat=True, drop_remainder=True)
+        self.valid_batches = iter(search.strategy.experimental_distribute_dataset(dataset))
+        self.valid_sums.assign(tf.zeros([3]))
+
+    def shared_step(self, images, labels):
+        valid_images, valid_labels = next(self.valid_batches)
+        return self.step(images, labels, valid_images, valid_labels)
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        loss, correct, count = (float(v) for v in self.valid_sums.read_value())
+        alphas = {cell: alpha.numpy() for cell, alpha in self.alphas.items()}
+        return {"accuracy": correct / max(count, 1.0), "loss": loss / max(count, 1.0),
+                "entropy": sum(softmax_entropy(a) for a in alphas.values())}
+
+    # --- the compiled step -----------------------------------------------------------
+
+    def mixing(self) -> dict[str, tf.Tensor]:
+        """The supernet's mixing weights, ``softmax(alpha)`` per edge."""
+        return {cell: tf.nn.softmax(alpha, axis=-1) for cell, alpha in self.alphas.items()}
+
+    def _ce(self, images, labels):
+        """This replica's share of the mean CE of the supernet under ``mixing``, and its
+        number of correct predictions."""
+        logits = self.search.supernet(images, self.mixing(), training=True)
+        return (_sum_ce(labels, logits) / self.config.batch_size,
+                _num_correct(labels, logits))
+
+    def _step(self, images, labels, valid_images, valid_labels):
+        search, cfg = self.search, self.config
+        replica_step = self._unrolled_arch_step if cfg.unrolled else self._arch_step
+        inputs = (valid_images, valid_labels) + ((images, labels) if cfg.unrolled else ())
+        sums = search.strategy.run(replica_step, args=inputs)
+        self.valid_sums.assign_add(sum_replicas(search.strategy, sums))
+
+        def forward(x):
+            # The mixing weights are read after the architecture step's update; the weight
+            # step waits for them, so the two passes' activations never coexist.
+            mixing = self.mixing()
+            return search.supernet(after(mixing.values(), x), mixing, training=True), None
+
+        return distributed_sgd_step(
+            forward, search.supernet.trainable_variables, search.optimizer, images, labels,
+            search.strategy, cfg.batch_size, cfg.l2_reg, 0.0)
+
+    def _apply_arch_gradients(self, grads, loss, correct, labels):
+        """One Adam step of the alphas (the optimizer sums the replicas' gradients);
+        returns this replica's (summed CE, correct predictions, examples)."""
+        self.arch_optimizer.apply_gradients(zip(grads, self.alphas.values()))
+        return tf.stack([tf.cast(loss, tf.float32) * self.config.batch_size,
+                         tf.cast(correct, tf.float32), tf.cast(tf.shape(labels)[0], tf.float32)])
+
+    def _arch_step(self, valid_images, valid_labels):
+        """First order: one Adam step on ``grad_alpha L_val(w, alpha)``."""
+        with tf.GradientTape() as tape:
+            loss, correct = self._ce(valid_images, valid_labels)
+        grads = tape.gradient(loss, list(self.alphas.values()))
+        return self._apply_arch_gradients(grads, loss, correct, valid_labels)
+
+    def _unrolled_arch_step(self, valid_images, valid_labels, images, labels):
+        """Second order: one Adam step on the unrolled gradient."""
+        grads, valid_loss, correct = self.unrolled_gradients(valid_images, valid_labels,
+                                                             images, labels)
+        return self._apply_arch_gradients(grads, valid_loss, correct, valid_labels)
+
+    def unrolled_gradients(self, valid_images, valid_labels, images, labels,
+                           radius: float = HESSIAN_RADIUS):
+        """This replica's share of the second-order alpha gradient (see the module
+        docstring; ``eps = radius / ||v||``), its validation CE share and correct
+        predictions; every gradient inside is the global-batch one. Call in replica
+        context (``strategy.run``)."""
+        search, cfg = self.search, self.config
+        context = tf.distribute.get_replica_context()
+        weights, alphas = search.supernet.trainable_variables, list(self.alphas.values())
+        xi = tf.cast(search.optimizer.learning_rate, weights[0].dtype)
+
+        def all_sum(values):
+            return context.all_reduce(tf.distribute.ReduceOp.SUM, values)
+
+        # The virtual step w' = w - xi * (momentum * buf + grad_w L_train(w) + wd * w).
+        with tf.GradientTape() as tape:
+            train_loss, _ = self._ce(images, labels)
+        grads = all_sum([tf.zeros_like(w) if g is None else g
+                         for w, g in zip(weights, tape.gradient(train_loss, weights))])
+        unrolled = [w - xi * (cfg.momentum * search.optimizer.momentum_buffer(w) + g
+                              + cfg.weight_decay * w) for w, g in zip(weights, grads)]
+        with tf.GradientTape() as tape:
+            tape.watch(unrolled)
+            with keras.StatelessScope(state_mapping=list(zip(weights, unrolled))):
+                valid_loss, correct = self._ce(valid_images, valid_labels)
+        alpha_grads, v = tape.gradient(valid_loss, [alphas, unrolled])
+        v = all_sum([tf.zeros_like(w) if g is None else g for w, g in zip(weights, v)])
+        eps = radius / tf.linalg.global_norm(v)
+
+        def train_alpha_grads(sign, wait_for=()):
+            shifted = [w + sign * eps * after(wait_for, d) for w, d in zip(weights, v)]
+            with tf.GradientTape() as tape:
+                with keras.StatelessScope(state_mapping=list(zip(weights, shifted))):
+                    loss, _ = self._ce(images, labels)
+            return tape.gradient(loss, alphas)
+
+        plus = train_alpha_grads(1.0)
+        minus = train_alpha_grads(-1.0, wait_for=plus)  # one pass's activations at a time
+        grads = [g - xi * (p - m) / (2.0 * eps) for g, p, m in zip(alpha_grads, plus, minus)]
+        return grads, valid_loss, correct
+
+    # --- results ---------------------------------------------------------------------
+
+    def arch_input(self, arc: Sequence[int]):
+        """A genotype as mixing weights: 1 on each kept (edge, op), 0 elsewhere."""
+        return one_hot_mixing(self.search_space, arc)
+
+    def most_likely(self) -> tuple[int, ...]:
+        return self.search_space.derive(*(self.alphas[c].numpy() for c in ("normal", "reduce")))
+
+    def derive(self, seed: int) -> tuple[tuple[int, ...], dict[str, Any]]:
+        alphas = {cell: alpha.numpy() for cell, alpha in self.alphas.items()}
+        arc = self.search_space.derive(alphas["normal"], alphas["reduce"])
+        return arc, {"genotype": self.search_space.to_genotype(arc),
+                     "alphas": {cell: a.tolist() for cell, a in alphas.items()},
+                     "order": "second" if self.config.unrolled else "first"}
+
+    def write_summaries(self, epoch: int) -> tuple[int, ...]:
+        alphas = {cell: alpha.numpy() for cell, alpha in self.alphas.items()}
+        likely = self.most_likely()
+        tf.summary.image("arch/alpha_softmax", summary_image(
+            draw_alphas(alphas, f"softmax(alpha) after epoch {epoch}")))
+        tf.summary.image("arch/genotype", summary_image(
+            self.search_space.draw(likely, f"genotype after epoch {epoch}")))
+        tf.summary.text("arch/genotype", self.search_space.to_genotype(likely))
+        logging.info("genotype after epoch %d: %s", epoch, self.search_space.to_genotype(likely))
+        return likely
+
+
+def after(tensors, x):
+    """``x``, available only once ``tensors`` are computed: orders two passes that could
+    otherwise run at the same time (and hold both passes' activations at once)."""
+    with tf.control_dependencies(list(tensors)):
+        return tf.identity(x)
+
+
+def one_hot_mixing(space, arc: Sequence[int]) -> dict[str, tf.Tensor]:
+    """Mixing weights running exactly the genotype ``arc``: for every kept
+    ``(input, op)`` pair a 1 on its edge and primitive (a pair kept twice counts twice)."""
+    from enas_tf.search_spaces.darts import PRIMITIVES, edge_index
+
+    mixing = {}
+    for cell, cell_arc in zip(("normal", "reduce"), space.split(arc)):
+        weights = np.zeros(space.weight_shapes[cell], np.float32)
+        for k in range(0, len(cell_arc), 2):
+            node, source = 2 + k // 4, cell_arc[k]
+            weights[edge_index(node, source), PRIMITIVES.index(space.ops[cell_arc[k + 1]])] += 1
+        mixing[cell] = tf.constant(weights)
+    return mixing

@@ -1,0 +1,100 @@
+"""ENAS: an LSTM controller samples the architecture of every shared-weight step and
+learns by REINFORCE from validation minibatches in a phase after each epoch.
+
+Per epoch (official ``main.py``): one pass of shared-weight steps, each on a freshly
+sampled architecture (sampled inside the step's ``tf.function``); then
+``controller_train_steps`` REINFORCE updates, each one compiled call that samples and
+rewards ``controller_num_aggregate`` architectures. The result is the best of
+``derive_num_samples`` sampled architectures on one validation batch (paper, Sec. 3.2).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from enas_tf.controllers.reinforce import Reinforce
+from enas_tf.strategies.base import SearchStrategy
+from enas_tf.training.progress import Progress
+from enas_tf.training.run_dir import epoch_seed
+from enas_tf.training.steps import SearchSteps
+from enas_tf.training.summaries import write_policy_pictures
+
+
+class ENASStrategy(SearchStrategy):
+    """The ENAS controller and its REINFORCE trainer as a search strategy."""
+
+    name = "enas"
+    stats_prefix = "controller"
+    stat_tags = {"accuracy": "sampled_valid_accuracy"}
+    accuracy_label = "sampled architectures' validation accuracy (shared weights)"
+
+    def __init__(self, search):
+        super().__init__(search)
+        cfg = self.config
+        self.controller = search.components.make_controller(self.search_space, cfg)
+        self.reinforce = Reinforce(self.controller, learning_rate=cfg.controller_lr,
+                                   entropy_weight=cfg.entropy_weight,
+                                   baseline_decay=cfg.baseline_decay)
+        self.steps = SearchSteps(search.supernet, search.optimizer, self.reinforce,
+                                 search.strategy, cfg.batch_size, cfg.l2_reg, cfg.aux_weight,
+                                 jit_compile=cfg.jit_compile)
+        self.stat_names = ("accuracy", "entropy", "reward", "log_prob", "baseline",
+                           *self.controller.stat_names)
+
+    def checkpoint_items(self) -> dict[str, Any]:
+        return {"controller": self.controller, "reinforce": self.reinforce}
+
+    def shared_step(self, images, labels):
+        loss, accuracy, _ = self.steps.search_step(images, labels)
+        return loss, accuracy
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        """The controller phase: REINFORCE updates on validation minibatches."""
+        cfg, search = self.config, self.search
+        dataset = search.data.dataset("valid", cfg.batch_size,
+                                      shuffle_seed=epoch_seed(cfg.seed, epoch) + 1,
+                                      repeat=True, drop_remainder=True)
+        iterator = iter(search.strategy.experimental_distribute_dataset(dataset))
+        progress = Progress(cfg.controller_train_steps, cfg.verbose,
+                            f"epoch {epoch + 1}/{cfg.num_epochs} controller", unit="update")
+        collected: dict[str, list[float]] = {}
+        for update in range(cfg.controller_train_steps):
+            stats = self.steps.controller_update(iterator, cfg.controller_num_aggregate)
+            for key, value in stats.items():
+                collected.setdefault(key, []).append(float(value))
+            progress.update(update + 1, [("sampled valid accuracy", collected["accuracy"][-1]),
+                                         ("entropy", collected["entropy"][-1])])
+        means = {key: float(np.mean(values)) for key, values in collected.items()}
+        return means | {"baseline": float(self.reinforce.baseline)}
+
+    def arch_input(self, arc: Sequence[int]):
+        return tf.constant(arc, tf.int32)
+
+    def most_likely(self) -> tuple[int, ...]:
+        return self.search_space.validate(self.steps.most_likely_arc().numpy())
+
+    def derive(self, seed: int) -> tuple[tuple[int, ...], dict[str, Any]]:
+        """The best of ``derive_num_samples`` sampled architectures on one validation
+        batch (all scored on the same batch)."""
+        cfg, search = self.config, self.search
+        dataset = search.data.dataset("valid", cfg.batch_size, shuffle_seed=seed,
+                                      drop_remainder=True)
+        images, labels = next(iter(search.strategy.experimental_distribute_dataset(dataset)))
+        progress = Progress(cfg.derive_num_samples, cfg.verbose, "sampling", unit="architecture")
+        best_arc, best_score, scores = None, -1.0, []
+        for i in range(cfg.derive_num_samples):
+            arc = self.steps.sample_arc()
+            correct, total = search.count_correct(images, labels, arc)
+            scores.append(float(correct) / float(total))
+            if scores[-1] > best_score:
+                best_arc, best_score = arc.numpy(), scores[-1]
+            progress.update(i + 1, [("best minibatch accuracy", best_score)])
+        return self.search_space.validate(best_arc), {
+            "minibatch_accuracy": best_score, "num_samples": cfg.derive_num_samples,
+            "sampled_minibatch_accuracy_mean": float(np.mean(scores))}
+
+    def write_summaries(self, epoch: int) -> tuple[int, ...]:
+        return write_policy_pictures(self.controller, epoch, self.steps.sample_with_probabilities)

@@ -1,0 +1,125 @@
+"""The DARTS search network: every edge a mixed op over all 8 primitives.
+
+``call(images, mixing={"normal": w, "reduce": w})`` with ``w`` the ``[14, 8]`` mixing
+weights (``softmax(alpha)`` for DARTS). Each edge computes ``sum_o w[o] * op_o(x)``, as
+DARTS does (every op runs; ``enas_tf.supernet.darts_edges``). As in the reference
+(``model_search.py``): stem 3x3 conv to 3C + BN, ``num_cells`` cells with reductions at
+``num_cells // 3`` and ``2 * num_cells // 3`` (channels double there), inputs
+preprocessed by ReLU-1x1-BN (or a factorized reduction after a reduction cell), batch
+norm without scale and offset in the cells, pools followed by such a BN, the 4
+intermediate nodes concatenated, global average pooling and a dense classifier. Batch
+norm always uses batch statistics (see ``darts_edges``).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from enas_tf.layers.darts_ops import torch_init
+from enas_tf.search_spaces.darts import NUM_NODES, DartsSearchSpace, edge_index
+from enas_tf.supernet.darts_edges import MixedEdge, factorized_reduce, relu_conv_bn
+from enas_tf.supernet.shared_ops import batch_stats_norm
+
+
+def reduction_cells(num_cells: int) -> tuple[int, int]:
+    """Positions of the two reduction cells (DARTS: ``layers // 3``, ``2 * layers // 3``)."""
+    return num_cells // 3, 2 * num_cells // 3
+
+
+class DartsSearchCell(keras.layers.Layer):
+    """One search cell: 14 mixed edges; ``call([s0, s1], mixing [14, 8])``."""
+
+    def __init__(self, filters: int, reduction: bool, reduction_prev: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.reduction, self.reduction_prev = filters, reduction, reduction_prev
+        self.edges = [MixedEdge(filters, 2 if reduction and source < 2 else 1,
+                                name=f"edge{node}_{source}")
+                      for node in range(2, NUM_NODES + 2) for source in range(node)]
+
+    def build(self, input_shape):
+        (*_, channels0), (*_, channels1) = input_shape
+        half = self.filters // 2
+        shapes = ([(1, 1, channels0, half)] * 2 if self.reduction_prev
+                  else [(1, 1, channels0, self.filters)])
+        self.preprocess0 = [self.add_weight(shape=shape, initializer=torch_init(),
+                                            name=f"preprocess0_conv{i}")
+                            for i, shape in enumerate(shapes)]
+        self.preprocess1 = self.add_weight(shape=(1, 1, channels1, self.filters),
+                                           initializer=torch_init(), name="preprocess1_conv")
+        for edge in self.edges:
+            edge.build((None, None, None, self.filters))
+
+    def preprocess(self, inputs) -> list[tf.Tensor]:
+        """The two cell inputs at this cell's width and resolution."""
+        kernels0 = [tf.convert_to_tensor(k) for k in self.preprocess0]
+        s0 = (factorized_reduce(inputs[0], *kernels0) if self.reduction_prev
+              else relu_conv_bn(inputs[0], kernels0[0]))
+        return [s0, relu_conv_bn(inputs[1], tf.convert_to_tensor(self.preprocess1))]
+
+    def call(self, inputs, mixing):
+        states = self.preprocess(inputs)
+        rows = tf.unstack(tf.cast(mixing, states[0].dtype))
+        for node in range(2, NUM_NODES + 2):
+            states.append(tf.add_n([
+                self.edges[edge_index(node, source)](states[source],
+                                                     rows[edge_index(node, source)])
+                for source in range(node)]))
+        return tf.concat(states[2:], axis=-1)
+
+
+class DartsSupernet(keras.Model):
+    """The DARTS search network over ``DartsSearchSpace``.
+
+    Args:
+      num_cells: cells in all (DARTS ``layers``: 8 in search).
+      filters: channels C of the first stage (16 in search; the stem has 3C).
+
+    Example::
+
+        supernet = DartsSupernet(DartsSearchSpace(), num_cells=8, filters=16)
+        supernet.build_for((32, 32, 3))
+        logits = supernet(images, mixing={"normal": tf.nn.softmax(a_n), "reduce": ...})
+    """
+
+    def __init__(self, search_space: DartsSearchSpace, num_cells: int = 8, filters: int = 16,
+                 num_classes: int = 10, stem_multiplier: int = 3, **kwargs):
+        kwargs.setdefault("name", "darts_supernet")
+        super().__init__(**kwargs)
+        if num_cells < 3:
+            raise ValueError(f"a DARTS network needs at least 3 cells, got {num_cells}.")
+        self.search_space, self.num_cells, self.filters = search_space, num_cells, filters
+        self.stem_conv = keras.layers.Conv2D(stem_multiplier * filters, 3, padding="same",
+                                             use_bias=False, kernel_initializer=torch_init(),
+                                             name="stem_conv")
+        self.stem_gamma = self.add_weight(shape=(stem_multiplier * filters,),
+                                          initializer="ones", name="stem_bn_gamma")
+        self.stem_beta = self.add_weight(shape=(stem_multiplier * filters,),
+                                         initializer="zeros", name="stem_bn_beta")
+        self.cells, channels, reduction_prev = [], filters, False
+        for i in range(num_cells):
+            reduction = i in reduction_cells(num_cells)
+            channels *= 2 if reduction else 1
+            kind = "reduce" if reduction else "normal"
+            self.cells.append(DartsSearchCell(channels, reduction, reduction_prev,
+                                              name=f"cell{i}_{kind}"))
+            reduction_prev = reduction
+        self.classifier = keras.layers.Dense(num_classes, kernel_initializer=torch_init(),
+                                             name="classifier")
+
+    def build_for(self, image_shape: tuple[int, int, int]):
+        """Creates every weight by one call on a dummy batch; returns self."""
+        uniform = {cell: tf.fill(shape, 1.0 / shape[1])
+                   for cell, shape in self.search_space.weight_shapes.items()}
+        self(tf.zeros((2, *image_shape)), mixing=uniform, training=False)
+        return self
+
+    def call(self, images, mixing=None, training=None, return_aux=False):
+        if mixing is None:
+            raise ValueError("DartsSupernet needs mixing weights: call(images, mixing=...).")
+        s0 = s1 = batch_stats_norm(self.stem_conv(images), tf.convert_to_tensor(self.stem_gamma),
+                                   tf.convert_to_tensor(self.stem_beta))
+        for cell in self.cells:
+            s0, s1 = s1, cell([s0, s1], mixing["reduce" if cell.reduction else "normal"])
+        logits = self.classifier(tf.reduce_mean(s1, axis=[1, 2]))
+        return (logits, None) if return_aux else logits

@@ -1,0 +1,118 @@
+"""The DARTS mixed edge as one shared, non-inlined ``tf.function`` over explicit weights.
+
+``MixedEdge`` only holds one edge's weights; ``mixed_edge(x, mixing_row, weights,
+strides)`` computes ``sum_o mixing_row[o] * op_o(x)`` over the 7 primitives other than
+``none`` (which adds nothing to the value or any gradient). Because the weights come in
+as arguments, TensorFlow traces the function (and its gradient) once per input shape and
+stride, not once per edge: a search step of 8 cells has 112 edges but traces 4 edge
+bodies, which cut the first call of the quick-start step from minutes to seconds.
+``_noinline`` keeps graph optimisation from copying the body back into every call site.
+
+Each primitive is the reference one (quark0/darts ``cnn/operations.py``, as in
+``enas_tf.layers.darts_ops``): ReLU, PyTorch padding, depthwise conv, pointwise conv, BN
+without scale and offset; pools followed by such a BN (``MixedOp``). Batch norm uses the
+batch statistics only, in training and in evaluation, as the ENAS search supernets do:
+running averages of a mixture would describe no single genotype that is evaluated on it.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from enas_tf.layers.darts_ops import pad, torch_depthwise_init, torch_init, torch_pool
+from enas_tf.supernet.shared_ops import batch_stats_norm
+
+# (name, kernel size, dilation, stages) of the primitives with weights, in weight order.
+CONV_PRIMITIVES = (("sep_conv_3x3", 3, 1, 2), ("sep_conv_5x5", 5, 1, 2),
+                   ("dil_conv_3x3", 3, 2, 1), ("dil_conv_5x5", 5, 2, 1))
+
+
+def plain_norm(x: tf.Tensor) -> tf.Tensor:
+    """BN with batch statistics, no scale or offset (``affine=False``)."""
+    channels = x.shape[-1]
+    return batch_stats_norm(x, tf.ones([channels], x.dtype), tf.zeros([channels], x.dtype))
+
+
+def relu_conv(x: tf.Tensor, depthwise, pointwise, kernel_size: int, strides: int,
+              dilation: int = 1) -> tf.Tensor:
+    """ReLU -> pad -> depthwise KxK (dilated) -> 1x1 -> BN; the ``DilConv`` stage."""
+    x = pad(tf.nn.relu(x), dilation * (kernel_size - 1) // 2)
+    step = strides if dilation == 1 else 1  # no kernel for stride and dilation together
+    x = tf.nn.depthwise_conv2d(x, depthwise, [1, step, step, 1], "VALID",
+                               dilations=[dilation, dilation])
+    if step != strides:
+        x = x[:, ::strides, ::strides, :]
+    return plain_norm(tf.nn.conv2d(x, pointwise, 1, "VALID"))
+
+
+def factorized_reduce(x: tf.Tensor, conv1, conv2) -> tf.Tensor:
+    """ReLU, two 1x1 stride-2 convs (the second shifted by one pixel), concat, BN."""
+    x = tf.nn.relu(x)
+    return plain_norm(tf.concat([tf.nn.conv2d(x, conv1, 2, "VALID"),
+                                 tf.nn.conv2d(x[:, 1:, 1:, :], conv2, 2, "VALID")], axis=-1))
+
+
+def relu_conv_bn(x: tf.Tensor, kernel) -> tf.Tensor:
+    """ReLU -> 1x1 conv -> BN: a cell's input preprocessing (``ReLUConvBN``)."""
+    return plain_norm(tf.nn.conv2d(tf.nn.relu(x), kernel, 1, "VALID"))
+
+
+@tf.function(experimental_attributes={"_noinline": True})
+def mixed_edge(x, mixing_row, weights, strides):
+    """``sum_o mixing_row[o] * op_o(x)`` over DARTS's primitives (``PRIMITIVES`` order;
+    column 0, ``none``, is left out). ``weights``: ``MixedEdge.weight_tensors()``."""
+    w = tf.unstack(mixing_row)
+    terms = [w[1] * plain_norm(torch_pool(x, "max", strides)),
+             w[2] * plain_norm(torch_pool(x, "avg", strides))]
+    terms.append(w[3] * (x if strides == 1 else factorized_reduce(x, *weights[12:14])))
+    k = 0
+    for column, (_, size, dilation, stages) in enumerate(CONV_PRIMITIVES, start=4):
+        h = x
+        for stage in range(stages):
+            h = relu_conv(h, weights[k], weights[k + 1], size, strides if stage == 0 else 1,
+                          dilation)
+            k += 2
+        terms.append(w[column] * h)
+    return tf.add_n(terms)
+
+
+class MixedEdge(keras.layers.Layer):
+    """The weights of one DARTS edge: two sep convs (two stages of depthwise and
+    pointwise kernels each), two dilated convs, and for a stride-2 edge the factorized
+    reduction that replaces ``skip_connect``. ``call(x, mixing_row)`` runs
+    ``mixed_edge``."""
+
+    def __init__(self, filters: int, strides: int, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.strides = filters, strides
+
+    def build(self, input_shape):
+        channels = self.filters
+        if input_shape[-1] != channels:
+            raise ValueError(f"{self.name}: expected {channels} input channels, "
+                             f"got {input_shape[-1]}.")
+        self.kernels = []
+        for name, size, _, stages in CONV_PRIMITIVES:
+            for stage in range(stages):
+                self.kernels.append(self.add_weight(
+                    shape=(size, size, channels, 1), initializer=torch_depthwise_init(size),
+                    name=f"{name}_depthwise{stage}"))
+                self.kernels.append(self.add_weight(
+                    shape=(1, 1, channels, channels), initializer=torch_init(),
+                    name=f"{name}_pointwise{stage}"))
+        if self.strides == 2:
+            for i in (1, 2):
+                self.kernels.append(self.add_weight(
+                    shape=(1, 1, channels, channels // 2), initializer=torch_init(),
+                    name=f"skip_connect_conv{i}"))
+
+    def weight_tensors(self) -> tuple[tf.Tensor, ...]:
+        """The kernels as tensors (under ``keras.StatelessScope``, its mapped values)."""
+        return tuple(tf.convert_to_tensor(kernel) for kernel in self.kernels)
+
+    def call(self, x, mixing_row):
+        return mixed_edge(x, mixing_row, self.weight_tensors(), self.strides)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides}
