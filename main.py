@@ -28,8 +28,10 @@ HELP = {
                     "the micro scripts), macro (an ENAS whole network) or darts (the DARTS "
                     "cell space); unset flags take that space's official settings.",
     "strategy": "Search: how architectures are chosen: enas (a REINFORCE controller "
-                "samples one per step) or darts (softmax-weighted architecture weights "
-                "learned by gradient on the validation split).",
+                "samples one per step), darts (softmax-weighted architecture weights "
+                "learned by gradient on the validation split; darts space) or random "
+                "(uniformly random architectures on the shared weights, the baseline; "
+                "micro and macro spaces).",
     "arch_lr": "DARTS: Adam learning rate of the architecture weights.",
     "arch_weight_decay": "DARTS: coupled weight decay of the architecture weights.",
     "arch_beta1": "DARTS: Adam beta1 of the architecture weights.",

@@ -31,6 +31,7 @@ from enas_tf.search_spaces.base import InvalidArchitectureError, SearchSpace
 from enas_tf.search_spaces.darts import PUBLISHED_GENOTYPES, DartsSearchSpace
 from enas_tf.search_spaces.macro import PUBLISHED_ENAS_MACRO_ARC, MacroSearchSpace
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace
+from enas_tf.search_spaces.nb201 import NasBench201SearchSpace
 from enas_tf.strategies import STRATEGY_NAMES, get_strategy
 from enas_tf.strategies.darts import DARTSStrategy
 from enas_tf.strategies.enas import ENASStrategy
@@ -44,7 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DARTSStrategy", "DartsSearchSpace", "DartsSupernet", "ENASStrategy",
-    "FinalDartsNetwork", "PUBLISHED_GENOTYPES", "STRATEGY_NAMES", "get_strategy",
+    "FinalDartsNetwork", "NasBench201SearchSpace", "PUBLISHED_GENOTYPES", "STRATEGY_NAMES", "get_strategy",
     "DataNotFoundError", "FinalConfig", "FinalMacroNetwork", "FinalMicroNetwork",
     "FinalTraining", "FixedMacroNetwork", "FixedMicroNetwork", "ImageSplits",
     "InvalidArchitectureError", "MacroController", "MacroSearchSpace", "MacroSupernet",

@@ -188,7 +188,8 @@ class SearchConfig(RunConfig):
     (`cifar10_micro_search.sh`), ``for_space("macro")`` gives the official macro one."""
 
     KIND: ClassVar[str] = "search"
-    # How architectures are chosen: "enas" (controller) or "darts" (architecture weights).
+    # How architectures are chosen: "enas" (controller), "darts" (architecture weights) or
+    # "random" (random search with weight sharing).
     strategy: str = "enas"
     num_valid: int = 5000
     # Controller.

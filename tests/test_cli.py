@@ -37,7 +37,7 @@ def _run(*args):
     (["--mode=draw", "--arc_file=/absent/arc.json"], "architecture file /absent/arc.json"),
     (["--mode=draw", "--dataset=digits"], "--dataset does not apply to --mode=draw"),
     (["--search_space=cells"], "value should be one of <micro|macro|darts>"),
-    (["--strategy=gdas"], "value should be one of <enas|darts>"),
+    (["--strategy=gdas"], "value should be one of <enas|darts|random>"),
     (["--search_space=darts", "--strategy=enas"], "strategy enas does not search the darts"),
     (["--strategy=darts"], "strategy darts does not search the micro space"),
     (["--unrolled"], "unrolled (the second-order gradient) applies to strategy darts"),
@@ -119,6 +119,17 @@ def test_darts_v2_summary_counts_as_darts_does():
     assert ("trainable parameters: 3,349,342 without the auxiliary head (as the official code "
             "counts), 3,825,768 with it") in result.stdout
     assert "genotype: Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)" in result.stdout
+
+
+def test_draw_takes_a_darts_genotype_by_name_or_in_darts_notation(tmp_path):
+    from enas_tf.search_spaces.darts import PUBLISHED_GENOTYPES
+
+    for name, arc in (("v1", "DARTS_V1"), ("gdas", PUBLISHED_GENOTYPES["GDAS_V1"])):
+        out = tmp_path / f"{name}.png"
+        result = _run("--mode=draw", "--search_space=darts", f"--arc={arc}",
+                      f"--output_file={out}")
+        assert result.returncode == 0, result.stderr
+        assert out.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_draw_writes_a_picture_of_any_architecture(tmp_path):

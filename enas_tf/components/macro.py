@@ -81,6 +81,7 @@ def adapt_published(space, text: str) -> str:
 
 
 COMPONENTS = SpaceComponents(
+    strategies=("enas", "random"),
     name="macro", make_space=make_space, make_supernet=make_supernet,
     controller_class=controller_class, tanh_constant=1.5, controller_kwargs=controller_kwargs,
     make_final_model=make_final_model, make_fixed_model=make_fixed_model,

@@ -52,6 +52,7 @@ def make_fixed_model(space, arc, config, num_classes: int):
 
 
 COMPONENTS = SpaceComponents(
+    strategies=("enas", "random"),
     name="micro", make_space=make_space, make_supernet=make_supernet,
     controller_class=controller_class, tanh_constant=1.1, controller_kwargs=controller_kwargs,
     make_final_model=make_final_model, make_fixed_model=make_fixed_model,

@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 
 SHORT_OP_NAMES = {"sep_conv_3x3": "sep 3x3", "sep_conv_5x5": "sep 5x5",
                   "avg_pool_3x3": "avg 3x3", "max_pool_3x3": "max 3x3", "identity": "id",
-                  "skip_connect": "skip", "dil_conv_3x3": "dil 3x3", "dil_conv_5x5": "dil 5x5"}
+                  "skip_connect": "skip", "dil_conv_3x3": "dil 3x3", "dil_conv_5x5": "dil 5x5",
+                  "nor_conv_1x1": "conv 1x1", "nor_conv_3x3": "conv 3x3"}
 OP_COLORS = {"sep_conv_3x3": "tab:blue", "sep_conv_5x5": "tab:purple",
              "avg_pool_3x3": "tab:green", "max_pool_3x3": "tab:orange", "identity": "tab:gray",
-             "skip_connect": "tab:gray", "dil_conv_3x3": "tab:red", "dil_conv_5x5": "tab:brown"}
+             "skip_connect": "tab:gray", "dil_conv_3x3": "tab:red", "dil_conv_5x5": "tab:brown",
+             "nor_conv_1x1": "tab:cyan", "nor_conv_3x3": "tab:blue"}
 NODE_COLORS = {"input": "#cfe2f3", "node": "#fff2cc", "output": "#d9ead3"}
 
 

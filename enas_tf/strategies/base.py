@@ -96,3 +96,26 @@ def softmax_entropy(logits: np.ndarray) -> float:
     logits = logits - logits.max(axis=-1, keepdims=True)
     probs = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
     return float(-(probs * np.log(np.maximum(probs, 1e-30))).sum())
+
+
+def best_of_samples(search, sample_arc, num: int, seed: int) -> tuple[tuple[int, ...], dict]:
+    """The best of ``num`` architectures from ``sample_arc()``, all scored on the same
+    validation batch (ENAS's derivation, and random search's); with what to record."""
+    from enas_tf.training.progress import Progress
+
+    cfg = search.config
+    dataset = search.data.dataset("valid", cfg.batch_size, shuffle_seed=seed,
+                                  drop_remainder=True)
+    images, labels = next(iter(search.strategy.experimental_distribute_dataset(dataset)))
+    progress = Progress(num, cfg.verbose, "sampling", unit="architecture")
+    best_arc, best_score, scores = None, -1.0, []
+    for i in range(num):
+        arc = sample_arc()
+        correct, total = search.count_correct(images, labels, arc)
+        scores.append(float(correct) / float(total))
+        if scores[-1] > best_score:
+            best_arc, best_score = arc.numpy(), scores[-1]
+        progress.update(i + 1, [("best minibatch accuracy", best_score)])
+    return search.search_space.validate(best_arc), {
+        "minibatch_accuracy": best_score, "num_samples": num,
+        "sampled_minibatch_accuracy_mean": float(np.mean(scores))}

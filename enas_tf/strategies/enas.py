@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from enas_tf.controllers.reinforce import Reinforce
-from enas_tf.strategies.base import SearchStrategy
+from enas_tf.strategies.base import SearchStrategy, best_of_samples
 from enas_tf.training.progress import Progress
 from enas_tf.training.run_dir import epoch_seed
 from enas_tf.training.steps import SearchSteps
@@ -79,22 +79,8 @@ class ENASStrategy(SearchStrategy):
     def derive(self, seed: int) -> tuple[tuple[int, ...], dict[str, Any]]:
         """The best of ``derive_num_samples`` sampled architectures on one validation
         batch (all scored on the same batch)."""
-        cfg, search = self.config, self.search
-        dataset = search.data.dataset("valid", cfg.batch_size, shuffle_seed=seed,
-                                      drop_remainder=True)
-        images, labels = next(iter(search.strategy.experimental_distribute_dataset(dataset)))
-        progress = Progress(cfg.derive_num_samples, cfg.verbose, "sampling", unit="architecture")
-        best_arc, best_score, scores = None, -1.0, []
-        for i in range(cfg.derive_num_samples):
-            arc = self.steps.sample_arc()
-            correct, total = search.count_correct(images, labels, arc)
-            scores.append(float(correct) / float(total))
-            if scores[-1] > best_score:
-                best_arc, best_score = arc.numpy(), scores[-1]
-            progress.update(i + 1, [("best minibatch accuracy", best_score)])
-        return self.search_space.validate(best_arc), {
-            "minibatch_accuracy": best_score, "num_samples": cfg.derive_num_samples,
-            "sampled_minibatch_accuracy_mean": float(np.mean(scores))}
+        return best_of_samples(self.search, self.steps.sample_arc,
+                               self.config.derive_num_samples, seed)
 
     def write_summaries(self, epoch: int) -> tuple[int, ...]:
         return write_policy_pictures(self.controller, epoch, self.steps.sample_with_probabilities)
