@@ -47,10 +47,6 @@ def torch_pool(x: tf.Tensor, kind: str, strides: int) -> tf.Tensor:
     return total / count
 
 
-def _bn(affine: bool, name: str | None = None):
-    return batch_norm(name=name, affine=affine)
-
-
 @keras.saving.register_keras_serializable(PACKAGE)
 class DartsConv(keras.layers.Layer):
     """ReLU -> [depthwise KxK (dilated) ->] conv -> BN: ``ReLUConvBN`` (``depthwise``
@@ -75,7 +71,7 @@ class DartsConv(keras.layers.Layer):
             self.conv = keras.layers.Conv2D(filters, kernel_size, strides=strides,
                                             padding="valid", use_bias=False,
                                             kernel_initializer=torch_init())
-        self.bn = _bn(affine)
+        self.bn = batch_norm(affine=affine)
 
     def call(self, x, training=None):
         x = pad(tf.nn.relu(x), self.padding)
@@ -128,7 +124,7 @@ class DartsFactorizedReduce(keras.layers.Layer):
         self.conv1, self.conv2 = (keras.layers.Conv2D(filters // 2, 1, strides=2, use_bias=False,
                                                       kernel_initializer=torch_init())
                                   for _ in range(2))
-        self.bn = _bn(affine)
+        self.bn = batch_norm(affine=affine)
 
     def call(self, x, training=None):
         x = tf.nn.relu(x)
@@ -141,31 +137,28 @@ class DartsFactorizedReduce(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(PACKAGE)
 class DartsPool(keras.layers.Layer):
-    """3x3 max or average pooling, followed in the search network by a parameter-free BN
-    (``MixedOp``); the final network has no BN after pools."""
+    """3x3 max or average pooling (the final network has no BN after pools; the search
+    network's mixed edges add one, ``enas_tf.supernet.darts_edges``)."""
 
-    def __init__(self, kind: str, strides: int = 1, with_bn: bool = False, **kwargs):
+    def __init__(self, kind: str, strides: int = 1, **kwargs):
         super().__init__(**kwargs)
-        self.kind, self.strides, self.with_bn = kind, strides, with_bn
-        self.bn = _bn(False) if with_bn else None
+        self.kind, self.strides = kind, strides
 
     def call(self, x, training=None):
-        x = torch_pool(x, self.kind, self.strides)
-        return self.bn(x, training=training) if self.bn is not None else x
+        return torch_pool(x, self.kind, self.strides)
 
     def get_config(self):
-        return {**super().get_config(), "kind": self.kind, "strides": self.strides,
-                "with_bn": self.with_bn}
+        return {**super().get_config(), "kind": self.kind, "strides": self.strides}
 
 
-def make_primitive(name: str, filters: int, strides: int, affine: bool,
-                   search: bool = False) -> keras.layers.Layer | None:
+def make_primitive(name: str, filters: int, strides: int,
+                   affine: bool) -> keras.layers.Layer | None:
     """The layer of DARTS primitive ``name``; None for ``none`` (it adds nothing) and for
     a stride-1 ``skip_connect`` (the identity)."""
     if name == "none":
         return None
     if name in ("max_pool_3x3", "avg_pool_3x3"):
-        return DartsPool(name[:3], strides, with_bn=search, name=name)
+        return DartsPool(name[:3], strides, name=name)
     if name == "skip_connect":
         return None if strides == 1 else DartsFactorizedReduce(filters, affine, name=name)
     kind, size = name[:3], int(name[-1])

@@ -19,7 +19,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-CLIP_MODES = ("per_variable", "global")  # as enas_tf.config.CLIP_MODES
+from enas_tf.config import CLIP_MODES
+
 
 
 def _clip(pairs, grad_bound: float | None, mode: str):
