@@ -25,14 +25,24 @@ from enas_tf.config import DrawConfig, FinalConfig, SearchConfig  # noqa: E402
 
 HELP = {
     "search_space": "What is searched or trained: micro (ENAS cells, official defaults of "
-                    "the micro scripts), macro (an ENAS whole network) or darts (the DARTS "
-                    "cell space); unset flags take that space's official settings.",
+                    "the micro scripts), macro (an ENAS whole network), darts (the DARTS "
+                    "cell space), darts_frc (its normal cell, with GDAS's fixed reduction "
+                    "cell) or nb201 (the NAS-Bench-201 cell); unset flags take that "
+                    "space's official settings.",
     "strategy": "Search: how architectures are chosen: enas (a REINFORCE controller "
                 "samples one per step), darts (softmax-weighted architecture weights "
-                "learned by gradient on the validation split; darts space) or random "
-                "(uniformly random architectures on the shared weights, the baseline; "
-                "micro and macro spaces).",
-    "arch_lr": "DARTS: Adam learning rate of the architecture weights.",
+                "learned by gradient on the validation split), gdas (one hard Gumbel "
+                "sample of the architecture weights per step, only its ops run) or random "
+                "(uniformly random architectures on the shared weights, the baseline).",
+    "tau_max": "GDAS: Gumbel-softmax temperature of the first epoch.",
+    "tau_min": "GDAS: temperature of the last epoch (linear in between).",
+    "benchmark_file": "Search (nb201): a NAS-Bench-201 results file to look the derived cell "
+                      "up in: the official NAS-Bench-201 .pth / NATS-Bench tss file (needs "
+                      "nas_201_api or nats_bench installed) or a JSON/CSV table "
+                      "(enas_tf.lookup).",
+    "benchmark_dataset": "Search: the benchmark data set whose accuracies are looked up "
+                         "(cifar10, cifar10-valid, cifar100, ImageNet16-120).",
+    "arch_lr": "DARTS, GDAS: Adam learning rate of the architecture weights.",
     "arch_weight_decay": "DARTS: coupled weight decay of the architecture weights.",
     "arch_beta1": "DARTS: Adam beta1 of the architecture weights.",
     "arch_beta2": "DARTS: Adam beta2 of the architecture weights.",
@@ -168,24 +178,28 @@ def config_from_flags() -> SearchConfig | FinalConfig:
 
 
 def run_search(config: SearchConfig, data, strategy) -> None:
-    from enas_tf.training.derive import describe_search_facts
+    from enas_tf.training.derive import describe_benchmark, describe_search_facts
     from enas_tf.training.search import ARC_FILE, ARC_PICTURE, Search
 
-    result = Search(config, data, strategy).run()
+    search = Search(config, data, strategy)
+    result = search.run()
     print(f"derived architecture: {result['architecture']['enas_string']}")
-    if "genotype" in result:
-        print(f"genotype: {result['genotype']}")
+    notation = search.search_space.notation(result["arc"])
+    if notation != result["architecture"]["enas_string"]:
+        print(f"in the space's notation: {notation}")
     print(f"validation accuracy of the derived architecture: {result['valid_accuracy']:.4f}")
     for line in describe_search_facts(result["search_facts"]):
         print(line)
+    if "benchmark" in result:
+        print(describe_benchmark(result["benchmark"]))
     print(f"written: {os.path.join(config.output_dir, ARC_FILE)}, "
           f"{os.path.join(config.output_dir, ARC_PICTURE)}", flush=True)
 
 
 def print_model_facts(facts: dict[str, int], space, arc) -> None:
     print(f"architecture: {' '.join(space.to_string(arc).split())}")
-    if hasattr(space, "to_genotype"):
-        print(f"genotype: {space.to_genotype(arc)}")
+    if space.notation(arc) != space.to_string(arc):
+        print(f"in the space's notation: {space.notation(arc)}")
     with_aux = facts["parameters_with_aux_head"]
     print(f"trainable parameters: {facts['parameters']:,}" + (
         f" without the auxiliary head (as the official code counts), {with_aux:,} with it"

@@ -1,4 +1,5 @@
-"""enas-tf: weight-sharing neural architecture search (ENAS, DARTS) for TensorFlow 2 / Keras.
+"""enas-tf: weight-sharing neural architecture search (ENAS, DARTS, GDAS) for TensorFlow 2 /
+Keras.
 
 The public API, usable from a notebook::
 
@@ -27,6 +28,7 @@ from enas_tf.models.darts_final import FinalDartsNetwork
 from enas_tf.models.macro_fixed import FinalMacroNetwork, FixedMacroNetwork
 from enas_tf.models.micro_final import FinalMicroNetwork
 from enas_tf.models.micro_fixed import FixedMicroNetwork
+from enas_tf.models.nb201_network import NasBench201Network
 from enas_tf.search_spaces.base import InvalidArchitectureError, SearchSpace
 from enas_tf.search_spaces.darts import PUBLISHED_GENOTYPES, DartsSearchSpace
 from enas_tf.search_spaces.macro import PUBLISHED_ENAS_MACRO_ARC, MacroSearchSpace
@@ -35,9 +37,11 @@ from enas_tf.search_spaces.nb201 import NasBench201SearchSpace
 from enas_tf.strategies import STRATEGY_NAMES, get_strategy
 from enas_tf.strategies.darts import DARTSStrategy
 from enas_tf.strategies.enas import ENASStrategy
+from enas_tf.strategies.gdas import GDASStrategy
 from enas_tf.supernet.darts import DartsSupernet
 from enas_tf.supernet.macro import MacroSupernet
 from enas_tf.supernet.micro import MicroSupernet
+from enas_tf.supernet.nb201 import NasBench201Supernet
 from enas_tf.training.final import FinalTraining
 from enas_tf.training.search import MicroSearch, Search
 
@@ -45,7 +49,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DARTSStrategy", "DartsSearchSpace", "DartsSupernet", "ENASStrategy",
-    "FinalDartsNetwork", "NasBench201SearchSpace", "PUBLISHED_GENOTYPES", "STRATEGY_NAMES", "get_strategy",
+    "FinalDartsNetwork", "GDASStrategy", "NasBench201Network", "NasBench201SearchSpace",
+    "NasBench201Supernet", "PUBLISHED_GENOTYPES", "STRATEGY_NAMES", "get_strategy",
     "DataNotFoundError", "FinalConfig", "FinalMacroNetwork", "FinalMicroNetwork",
     "FinalTraining", "FixedMacroNetwork", "FixedMicroNetwork", "ImageSplits",
     "InvalidArchitectureError", "MacroController", "MacroSearchSpace", "MacroSupernet",

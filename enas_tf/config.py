@@ -40,19 +40,26 @@ class ConfigFields:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def space_defaults(cls, search_space: str) -> dict[str, Any]:
-        """The official settings of ``search_space`` that differ from this class's own
-        defaults (which are the micro space's)."""
-        return dict(get_components(search_space).defaults.get(cls.KIND, {}))
+    def space_defaults(cls, search_space: str, strategy: str | None = None) -> dict[str, Any]:
+        """The official settings of ``search_space`` (searched by ``strategy``, if it has
+        its own, e.g. GDAS on the DARTS space) that differ from this class's own defaults
+        (which are the micro space's)."""
+        defaults = get_components(search_space).defaults
+        values = dict(defaults.get(cls.KIND, {}))
+        if strategy is None or cls.KIND != "search":
+            return values
+        return {**values, **defaults.get(f"search/{strategy}", {}), "strategy": strategy}
 
     @classmethod
     def for_space(cls, search_space: str, /, **values):
-        """A config for ``search_space`` with its official defaults, then ``values``.
+        """A config for ``search_space`` with its official defaults (those of the
+        ``strategy`` value if given), then ``values``.
 
         ``SearchConfig.for_space("macro", dataset="digits")`` is the official macro search
         on digits; ``SearchConfig(search_space="macro")`` would keep micro's sizes.
         """
-        values = {**cls.space_defaults(search_space), **values, "search_space": search_space}
+        values = {**cls.space_defaults(search_space, values.get("strategy")), **values,
+                  "search_space": search_space}
         return cls(**values)
 
 
@@ -188,8 +195,9 @@ class SearchConfig(RunConfig):
     (`cifar10_micro_search.sh`), ``for_space("macro")`` gives the official macro one."""
 
     KIND: ClassVar[str] = "search"
-    # How architectures are chosen: "enas" (controller), "darts" (architecture weights) or
-    # "random" (random search with weight sharing).
+    # How architectures are chosen: "enas" (controller), "darts" (architecture weights),
+    # "gdas" (hard Gumbel samples of architecture weights) or "random" (random search
+    # with weight sharing).
     strategy: str = "enas"
     num_valid: int = 5000
     # Controller.
@@ -212,6 +220,13 @@ class SearchConfig(RunConfig):
     arch_beta1: float = 0.5
     arch_beta2: float = 0.999
     unrolled: bool = False
+    # GDAS: the Gumbel-softmax temperature falls linearly from tau_max to tau_min.
+    tau_max: float = 10.0
+    tau_min: float = 0.1
+    # A results table of the space (NAS-Bench-201: an official API file or a JSON/CSV
+    # table) to look the derived architecture up in; see ``enas_tf.lookup``.
+    benchmark_file: str | None = None
+    benchmark_dataset: str = "cifar10"
     # Supernet weight layout: "official", or "compact" (learns faster; see README).
     weight_sharing: str = "official"
     # Deriving the final architecture.
@@ -220,7 +235,8 @@ class SearchConfig(RunConfig):
     derive_random_samples: int = 10
 
     RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = (
-        RunConfig.RESUMABLE_CHANGES + ("derive_num_samples", "derive_random_samples"))
+        RunConfig.RESUMABLE_CHANGES + ("derive_num_samples", "derive_random_samples",
+                                       "benchmark_file", "benchmark_dataset"))
     POSITIVE_INTS: ClassVar[tuple[str, ...]] = RunConfig.POSITIVE_INTS + (
         "num_valid", "lstm_size", "controller_train_steps", "controller_num_aggregate",
         "derive_num_samples", "derive_random_samples")
@@ -239,6 +255,11 @@ class SearchConfig(RunConfig):
               f"searched by: {', '.join(supported)}.")
         _need(self.strategy == "darts" or not self.unrolled,
               "unrolled (the second-order gradient) applies to strategy darts.")
+        _need(0.0 < self.tau_min <= self.tau_max,
+              f"need 0 < tau_min <= tau_max, got tau_min={self.tau_min}, "
+              f"tau_max={self.tau_max}.")
+        _need(not self.benchmark_file or os.path.exists(self.benchmark_file),
+              f"benchmark_file {self.benchmark_file} does not exist.")
         _need(0.0 <= self.arch_beta1 < 1.0 and 0.0 <= self.arch_beta2 < 1.0,
               "arch_beta1 and arch_beta2 must be in [0, 1).")
         _need(0.0 <= self.baseline_decay < 1.0,

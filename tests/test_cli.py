@@ -36,13 +36,20 @@ def _run(*args):
     (["--mode=draw", "--arc=0 1 2"], "must have 40 integers, got 3"),
     (["--mode=draw", "--arc_file=/absent/arc.json"], "architecture file /absent/arc.json"),
     (["--mode=draw", "--dataset=digits"], "--dataset does not apply to --mode=draw"),
-    (["--search_space=cells"], "value should be one of <micro|macro|darts>"),
-    (["--strategy=gdas"], "value should be one of <enas|darts|random>"),
+    (["--search_space=cells"], "value should be one of <micro|macro|darts|darts_frc|nb201>"),
+    (["--strategy=bohb"], "value should be one of <enas|darts|gdas|random>"),
+    (["--strategy=gdas"], "strategy gdas does not search the micro space"),
+    (["--search_space=darts_frc", "--filters=6"], "filters must be a multiple of 4"),
+    (["--search_space=nb201", "--tau_min=0"], "need 0 < tau_min <= tau_max"),
+    (["--search_space=nb201", "--benchmark_file=/absent/nb201.pth"],
+     "benchmark_file /absent/nb201.pth does not exist"),
+    (["--search_space=nb201", "--mode=final", "--summary_only", "--arc=|nor_conv_3x3~1|+"],
+     "architecture string needs 3 node groups"),
     (["--search_space=darts", "--strategy=enas"], "strategy enas does not search the darts"),
     (["--strategy=darts"], "strategy darts does not search the micro space"),
     (["--unrolled"], "unrolled (the second-order gradient) applies to strategy darts"),
     (["--search_space=darts", "--mode=final", "--arc=DARTS_V3", "--summary_only"],
-     "unknown genotype name 'DARTS_V3'; known: DARTS_V1, DARTS_V2, GDAS_V1"),
+     "unknown genotype name 'DARTS_V3'; known: DARTS_V1, DARTS_V2, GDAS_V1, GDAS_F1"),
     (["--search_space=darts", "--mode=final", "--summary_only",
       "--arc=Genotype(normal=[('sep_conv_3x3', 7)])"], "genotype 'normal' needs 8"),
     (["--search_space=darts", "--grad_clip=both"], "value should be one of <per_variable|global>"),
@@ -71,27 +78,54 @@ def test_missing_data_dir_is_reported_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+FLAG_FILES = (
+    ("cifar_micro.cfg", "SearchConfig("),
+    ("quickstart_micro.cfg", "SearchConfig("),
+    ("cifar_micro_final.cfg", "FinalConfig("),
+    ("quickstart_micro_final.cfg", "FinalConfig("),
+    ("cifar_macro.cfg", "SearchConfig(search_space='macro'"),
+    ("quickstart_macro.cfg", "SearchConfig(search_space='macro'"),
+    ("cifar_macro_final.cfg", "FinalConfig(search_space='macro'"),
+    ("quickstart_macro_final.cfg", "FinalConfig(search_space='macro'"),
+    ("cifar_darts.cfg", "SearchConfig(search_space='darts'"),
+    ("cifar_darts_2nd.cfg", "unrolled=True"),
+    ("quickstart_darts.cfg", "strategy='darts'"),
+    ("cifar_darts_final.cfg", "FinalConfig(search_space='darts'"),
+    ("quickstart_darts_final.cfg", "FinalConfig(search_space='darts'"),
+    ("cifar_gdas.cfg", "strategy='gdas'"),
+    ("quickstart_gdas.cfg", "strategy='gdas'"),
+    ("cifar_gdas_frc.cfg", "SearchConfig(search_space='darts_frc'"),
+    ("cifar_gdas_frc_final.cfg", "FinalConfig(search_space='darts_frc'"),
+    # Each strategy's NB201 settings come from the space's defaults.
+    ("cifar_nb201_gdas.cfg", "num_epochs=250"),
+    ("cifar_nb201_darts.cfg", "num_epochs=50"),
+    ("cifar_nb201_darts_2nd.cfg", "unrolled=True"),
+    ("cifar_nb201_enas.cfg", "lstm_size=32"),
+    ("cifar_nb201_random.cfg", "strategy='random'"),
+    ("cifar_nb201_final.cfg", "FinalConfig(search_space='nb201'"),
+    ("quickstart_nb201_gdas.cfg", "strategy='gdas'"),
+    ("quickstart_nb201_darts.cfg", "strategy='darts'"),
+    ("quickstart_nb201_enas.cfg", "temperature=5.0"),
+    ("quickstart_nb201_random.cfg", "strategy='random'"),
+    ("quickstart_nb201_final.cfg", "FinalConfig(search_space='nb201'"),
+)
+
+
 def test_flag_files_parse_to_valid_configs():
-    for name, kind in (("cifar_micro.cfg", "SearchConfig("),
-                       ("quickstart_micro.cfg", "SearchConfig("),
-                       ("cifar_micro_final.cfg", "FinalConfig("),
-                       ("quickstart_micro_final.cfg", "FinalConfig("),
-                       ("cifar_macro.cfg", "SearchConfig(search_space='macro'"),
-                       ("quickstart_macro.cfg", "SearchConfig(search_space='macro'"),
-                       ("cifar_macro_final.cfg", "FinalConfig(search_space='macro'"),
-                       ("quickstart_macro_final.cfg", "FinalConfig(search_space='macro'"),
-                       ("cifar_darts.cfg", "SearchConfig(search_space='darts'"),
-                       ("cifar_darts_2nd.cfg", "unrolled=True"),
-                       ("quickstart_darts.cfg", "strategy='darts'"),
-                       ("cifar_darts_final.cfg", "FinalConfig(search_space='darts'"),
-                       ("quickstart_darts_final.cfg", "FinalConfig(search_space='darts'")):
-        result = subprocess.run(
-            [sys.executable, "-c",
-             "import sys; sys.argv=['main.py', '--flagfile=flags/" + name + "'];"
-             "import main; main.FLAGS(sys.argv); print(main.config_from_flags())"],
-            capture_output=True, text=True, cwd=ROOT, timeout=120)
-        assert result.returncode == 0, result.stderr
-        assert kind in result.stdout
+    """Every flag file gives a valid config of its kind (one process parses them all)."""
+    script = ("import sys, main\n"
+              "for name in sys.argv[1:]:\n"
+              "    main.FLAGS.unparse_flags()\n"
+              "    main.FLAGS(['main.py', '--flagfile=flags/' + name])\n"
+              "    print(name, main.config_from_flags())\n")
+    result = subprocess.run([sys.executable, "-c", script, *(name for name, _ in FLAG_FILES)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    configs = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    for name, kind in FLAG_FILES:
+        assert kind in configs[name], name
+    tracked = {f for f in os.listdir(os.path.join(ROOT, "flags")) if f.endswith(".cfg")}
+    assert tracked == {name for name, _ in FLAG_FILES}, "every flag file is checked"
 
 
 def test_final_defaults_differ_from_search_defaults():
@@ -111,6 +145,17 @@ def test_summary_only_prints_parameters_and_multiply_adds():
     assert "parameters: " in result.stdout and "multiply-adds per image: " in result.stdout
 
 
+def test_nb201_and_gdas_frc_summaries_count_the_published_cells():
+    result = _run("--search_space=nb201", "--mode=final", "--summary_only")
+    assert result.returncode == 0, result.stderr
+    assert "trainable parameters: 559,386" in result.stdout
+    assert "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|" in result.stdout
+    result = _run("--search_space=darts_frc", "--mode=final", "--summary_only")
+    assert result.returncode == 0, result.stderr
+    assert "trainable parameters: 2,543,014 without the auxiliary head" in result.stdout
+    assert "reduce=None" in result.stdout
+
+
 def test_darts_v2_summary_counts_as_darts_does():
     """DARTS's train.py prints 3.349342 MB of parameters for DARTS_V2 (20 cells, C=36,
     the auxiliary head left out); the auxiliary head adds 476,426."""
@@ -118,7 +163,8 @@ def test_darts_v2_summary_counts_as_darts_does():
     assert result.returncode == 0, result.stderr
     assert ("trainable parameters: 3,349,342 without the auxiliary head (as the official code "
             "counts), 3,825,768 with it") in result.stdout
-    assert "genotype: Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)" in result.stdout
+    assert ("in the space's notation: Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)"
+            in result.stdout)
 
 
 def test_draw_takes_a_darts_genotype_by_name_or_in_darts_notation(tmp_path):

@@ -16,7 +16,6 @@ from enas_tf.search_spaces.darts import (PRIMITIVES, PUBLISHED_GENOTYPES, DartsS
                                          edge_index)
 from enas_tf.layers.darts_ops import make_primitive
 from enas_tf.layers.ops import batch_norm
-from enas_tf.strategies.darts import one_hot_mixing
 from enas_tf.supernet.darts import DartsSupernet
 from enas_tf.supernet.darts_edges import MixedEdge
 from enas_tf.training.search import Search
@@ -24,7 +23,7 @@ from enas_tf.training.search import Search
 SPACE = DartsSearchSpace()
 
 
-@pytest.mark.parametrize("name", sorted(PUBLISHED_GENOTYPES))
+@pytest.mark.parametrize("name", sorted(set(PUBLISHED_GENOTYPES) - {"GDAS_F1"}))
 def test_published_genotypes_round_trip_in_darts_notation_and_json(name):
     arc = SPACE.from_string(name)
     assert len(arc) == 32
@@ -115,7 +114,7 @@ def test_a_one_hot_mixing_runs_the_genotype_alone():
     keras.utils.set_random_seed(0)
     supernet = DartsSupernet(SPACE, num_cells=3, filters=4, num_classes=4).build_for((8, 8, 3))
     arc = SPACE.from_string("DARTS_V2")
-    mixing = one_hot_mixing(SPACE, arc)
+    mixing = supernet.arch_input(arc)
     images = tf.random.normal([4, 8, 8, 3], seed=2)
     before = supernet(images, mixing).numpy()
     # DARTS_V2's normal cell never uses sep_conv_5x5 (kernels 4:8 of every edge).

@@ -104,16 +104,21 @@ def test_two_replica_search_steps_equal_one_replica(tmp_path, space):
         _assert_close(mine.numpy(), theirs.numpy(), mine.path)
 
 
-@pytest.mark.parametrize("unrolled", [False, True])
-def test_two_replica_darts_steps_equal_one_replica(tmp_path, unrolled):
-    """An architecture step (first or second order) and a weight step, twice: the same
-    alphas, weights and optimizer states on 2 replicas as on 1."""
+@pytest.mark.parametrize("space, strategy, unrolled", [
+    ("darts", "darts", False),
+    pytest.param("darts", "darts", True, marks=pytest.mark.slow),  # about 3 minutes
+    ("nb201", "gdas", False)])
+def test_two_replica_darts_steps_equal_one_replica(tmp_path, space, strategy, unrolled):
+    """An architecture step (DARTS first or second order; GDAS's on its own Gumbel
+    sample) and a weight step, twice: the same alphas, weights and optimizer states on 2
+    replicas as on 1."""
     splits = make_splits(num_train=32, num_valid=32, size=8)
-    config = dict(dataset="digits", num_layers=3, filters=4, batch_size=16, num_valid=32,
-                  grad_bound=0.05, unrolled=unrolled, num_epochs=1, verbose=0, seed=0)
-    one = Search(SearchConfig.for_space("darts", output_dir=str(tmp_path / "one"), **config),
+    config = dict(dataset="digits", num_layers=3 if space == "darts" else 1, filters=4,
+                  batch_size=16, num_valid=32, grad_bound=0.05, unrolled=unrolled,
+                  num_epochs=1, verbose=0, seed=0, strategy=strategy)
+    one = Search(SearchConfig.for_space(space, output_dir=str(tmp_path / "one"), **config),
                  splits)
-    two = Search(SearchConfig.for_space("darts", output_dir=str(tmp_path / "two"),
+    two = Search(SearchConfig.for_space(space, output_dir=str(tmp_path / "two"),
                                         num_devices=2, **config), splits)
     _copy_state(one.supernet, two.supernet)
     for cell, alpha in one.method.alphas.items():

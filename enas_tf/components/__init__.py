@@ -20,11 +20,13 @@ import dataclasses
 import importlib
 from typing import Any, Callable, Mapping
 
-# Search-space name -> module defining its COMPONENTS.
+# Search-space name -> module defining its COMPONENTS (or "module:attribute").
 SPACES: dict[str, str] = {
     "micro": "enas_tf.components.micro",
     "macro": "enas_tf.components.macro",
     "darts": "enas_tf.components.darts",
+    "darts_frc": "enas_tf.components.darts:FRC_COMPONENTS",
+    "nb201": "enas_tf.components.nb201",
 }
 SPACE_NAMES = tuple(SPACES)
 
@@ -97,7 +99,8 @@ def get_components(name: str) -> SpaceComponents:
     """The components of search space ``name``; ``ValueError`` naming the known ones."""
     if name not in SPACES:
         raise ValueError(f"unknown search space {name!r}; known: {', '.join(SPACE_NAMES)}.")
-    return importlib.import_module(SPACES[name]).COMPONENTS
+    module, _, attribute = SPACES[name].partition(":")
+    return getattr(importlib.import_module(module), attribute or "COMPONENTS")
 
 
 def components_of(space) -> SpaceComponents | None:

@@ -1,19 +1,25 @@
 """The DARTS cell space's parts: ``DartsSearchSpace``, ``DartsSupernet`` (mixed ops),
 ``FinalDartsNetwork``, and the settings of quark0/darts ``train_search.py`` /
-``train.py``. ``num_layers`` counts all cells here (DARTS's ``layers``: 8 in search, 20
-in the final network); DARTS's PyTorch weight decay is ``weight_decay`` (coupled), not
-``l2_reg``."""
+``train.py``; GDAS's weight settings (AutoDL-Projects) when it searches the space.
+``num_layers`` counts all cells here (DARTS's ``layers``: 8 in search, 20 in the final
+network); DARTS's PyTorch weight decay is ``weight_decay`` (coupled), not ``l2_reg``.
+``darts_frc`` is the same space with only the normal cell searched and GDAS's fixed
+reduction cell (GDAS-FRC)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from enas_tf.components import SpaceComponents
-from enas_tf.search_spaces.darts import PUBLISHED_DARTS_ARC
+from enas_tf.search_spaces.darts import PUBLISHED_DARTS_ARC, PUBLISHED_FRC_ARC
 
 SEARCH_DEFAULTS = dict(
     strategy="darts", num_layers=8, filters=16, batch_size=64, num_epochs=50,
     num_valid=25000, keep_prob=1.0, aux_weight=0.0, l2_reg=0.0, weight_decay=3e-4,
     lr_max=0.025, lr_min=0.001, lr_t0=50, lr_t_mul=1, momentum=0.9, nesterov=False,
     grad_bound=5.0, grad_clip="global")
+# GDAS (AutoDL-Projects GDAS.py / GDAS.sh): Nesterov SGD 0.025 -> 0.001, weight decay 5e-4.
+GDAS_DEFAULTS = dict(nesterov=True, weight_decay=5e-4, lr_max=0.025, lr_min=0.001)
 FINAL_DEFAULTS = dict(
     num_layers=20, filters=36, batch_size=96, num_epochs=600, aux_weight=0.4,
     keep_prob=1.0, drop_path_keep_prob=0.8, cutout=16, l2_reg=0.0, weight_decay=3e-4,
@@ -24,7 +30,7 @@ FINAL_DEFAULTS = dict(
 def make_space(config):
     from enas_tf.search_spaces.darts import DartsSearchSpace
 
-    return DartsSearchSpace()
+    return DartsSearchSpace(config.search_space == "darts_frc")
 
 
 def make_supernet(space, config, num_classes: int):
@@ -40,7 +46,8 @@ def make_final_model(space, arc, config, num_classes: int):
     return FinalDartsNetwork(arc, num_cells=config.num_layers, filters=config.filters,
                              num_classes=num_classes,
                              use_aux_head=config.aux_weight > 0,
-                             drop_path_prob=1.0 - config.drop_path_keep_prob)
+                             drop_path_prob=1.0 - config.drop_path_keep_prob,
+                             fixed_reduction=space.fixed_reduction)
 
 
 def make_fixed_model(space, arc, config, num_classes: int):
@@ -49,7 +56,8 @@ def make_fixed_model(space, arc, config, num_classes: int):
     from enas_tf.models.darts_final import FinalDartsNetwork
 
     return FinalDartsNetwork(arc, num_cells=config.num_layers, filters=config.filters,
-                             num_classes=num_classes, use_aux_head=False, drop_path_prob=0.0)
+                             num_classes=num_classes, use_aux_head=False, drop_path_prob=0.0,
+                             fixed_reduction=space.fixed_reduction)
 
 
 def check_config(config) -> None:
@@ -58,6 +66,9 @@ def check_config(config) -> None:
                          f"{config.num_layers}.")
     if getattr(config, "weight_sharing", "official") != "official":
         raise ValueError("weight_sharing applies to the micro space.")
+    if config.search_space == "darts_frc" and config.filters % 4:
+        raise ValueError(f"GDAS's fixed reduction cell runs 8-group convolutions on 2C "
+                         f"channels: filters must be a multiple of 4, got {config.filters}.")
 
 
 COMPONENTS = SpaceComponents(
@@ -65,5 +76,9 @@ COMPONENTS = SpaceComponents(
     controller_class=None, tanh_constant=None, controller_kwargs=lambda config: {},
     make_final_model=make_final_model, make_fixed_model=make_fixed_model,
     published_arc=PUBLISHED_DARTS_ARC,
-    defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS},
-    check_config=check_config, strategies=("darts",))
+    defaults={"search": SEARCH_DEFAULTS, "search/gdas": GDAS_DEFAULTS, "final": FINAL_DEFAULTS},
+    check_config=check_config, strategies=("darts", "gdas"))
+FRC_COMPONENTS = dataclasses.replace(
+    COMPONENTS, name="darts_frc", published_arc=PUBLISHED_FRC_ARC,
+    defaults={"search": {**SEARCH_DEFAULTS, "strategy": "gdas"}, "search/gdas": GDAS_DEFAULTS,
+              "final": FINAL_DEFAULTS})

@@ -151,6 +151,23 @@ class DartsPool(keras.layers.Layer):
         return {**super().get_config(), "kind": self.kind, "strides": self.strides}
 
 
+@keras.saving.register_keras_serializable(PACKAGE)
+class DartsDropPath(keras.layers.Layer):
+    """Zeroes whole examples with probability ``rate`` (a variable the loop sets) and
+    divides the others by ``1 - rate``, in training only (DARTS ``utils.drop_path``)."""
+
+    def build(self, input_shape):
+        self.rate = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                    name="rate")
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        keep = 1.0 - self.rate
+        mask = tf.floor(keep + tf.random.uniform([tf.shape(x)[0], 1, 1, 1]))
+        return tf.where(keep > 0, x / keep * mask, tf.zeros_like(x))
+
+
 def make_primitive(name: str, filters: int, strides: int,
                    affine: bool) -> keras.layers.Layer | None:
     """The layer of DARTS primitive ``name``; None for ``none`` (it adds nothing) and for

@@ -5,8 +5,9 @@ Stem 3x3 conv to 3C + BN; ``num_cells`` cells (20 in the paper) with reductions 
 (ReLU-1x1-BN, or a factorized reduction after a reduction cell), runs the genotype's two
 ops per node (stride 2 on the cell inputs of a reduction cell, where ``skip_connect``
 becomes a factorized reduction), applies drop-path to every op but the identity during
-training, and concatenates its 4 intermediate nodes. An auxiliary head follows the
-second reduction cell; global average pooling and a dense classifier end the network.
+training, and concatenates its 4 intermediate nodes. With ``fixed_reduction`` the
+reduction cells are GDAS's fixed one (GDAS-FRC). An auxiliary head follows the second
+reduction cell; global average pooling and a dense classifier end the network.
 Drop-path's rate ramps linearly with the epoch to ``drop_path_prob`` (``set_training_progress``).
 """
 
@@ -17,28 +18,12 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
-from enas_tf.layers.darts_ops import (DartsConv, DartsFactorizedReduce, make_primitive, pad,
-                                      torch_init)
+from enas_tf.layers.darts_ops import (DartsConv, DartsDropPath, DartsFactorizedReduce,
+                                      make_primitive, pad, torch_init)
+from enas_tf.layers.gdas_reduction import GdasReductionCell
 from enas_tf.layers.ops import PACKAGE, batch_norm
 from enas_tf.search_spaces.darts import NUM_NODES, DartsSearchSpace
 from enas_tf.supernet.darts import reduction_cells
-
-
-@keras.saving.register_keras_serializable(PACKAGE)
-class DartsDropPath(keras.layers.Layer):
-    """Zeroes whole examples with probability ``rate`` (a variable the loop sets) and
-    divides the others by ``1 - rate``, in training only (DARTS ``utils.drop_path``)."""
-
-    def build(self, input_shape):
-        self.rate = self.add_weight(shape=(), initializer="zeros", trainable=False,
-                                    name="rate")
-
-    def call(self, x, training=None):
-        if not training:
-            return x
-        keep = 1.0 - self.rate
-        mask = tf.floor(keep + tf.random.uniform([tf.shape(x)[0], 1, 1, 1]))
-        return tf.where(keep > 0, x / keep * mask, tf.zeros_like(x))
 
 
 @keras.saving.register_keras_serializable(PACKAGE)
@@ -120,6 +105,8 @@ class FinalDartsNetwork(keras.Model):
       num_cells, filters: network size (20 and 36 in the paper).
       use_aux_head: the auxiliary classifier after the second reduction cell.
       drop_path_prob: drop-path rate at the end of training (0.2 in the paper).
+      fixed_reduction: the reduction cells are GDAS's fixed one and ``arc`` is only the
+        normal cell (16 integers; a ``darts_frc`` genotype).
 
     Example::
 
@@ -129,10 +116,11 @@ class FinalDartsNetwork(keras.Model):
 
     def __init__(self, arc: Sequence[int], num_cells: int = 20, filters: int = 36,
                  num_classes: int = 10, use_aux_head: bool = True, drop_path_prob: float = 0.2,
-                 stem_multiplier: int = 3, **kwargs):
+                 stem_multiplier: int = 3, fixed_reduction: bool = False, **kwargs):
         kwargs.setdefault("name", "darts_final")
         super().__init__(**kwargs)
-        self.search_space = DartsSearchSpace()
+        self.fixed_reduction = fixed_reduction
+        self.search_space = DartsSearchSpace(fixed_reduction)
         self.arc = self.search_space.validate(arc)
         self.num_cells, self.filters, self.num_classes = num_cells, filters, num_classes
         self.use_aux_head, self.drop_path_prob = use_aux_head, drop_path_prob
@@ -141,15 +129,19 @@ class FinalDartsNetwork(keras.Model):
                                              use_bias=False, kernel_initializer=torch_init(),
                                              name="stem_conv")
         self.stem_bn = batch_norm(name="stem_bn")
-        normal, reduce = self.search_space.split(self.arc)
+        normal, *reduce = self.search_space.split(self.arc)
         self.cells, channels, reduction_prev = [], filters, False
         self.aux_head_id = reduction_cells(num_cells)[1]
         for i in range(num_cells):
             reduction = i in reduction_cells(num_cells)
             channels *= 2 if reduction else 1
-            self.cells.append(DartsCell(channels, reduce if reduction else normal,
-                                        self.search_space.ops, reduction, reduction_prev,
-                                        name=f"cell{i}_{'reduce' if reduction else 'normal'}"))
+            if reduction and fixed_reduction:
+                cell = GdasReductionCell(channels, reduction_prev, name=f"cell{i}_fixed_reduce")
+            else:
+                cell = DartsCell(channels, reduce[0] if reduction else normal,
+                                 self.search_space.ops, reduction, reduction_prev,
+                                 name=f"cell{i}_{'reduce' if reduction else 'normal'}")
+            self.cells.append(cell)
             reduction_prev = reduction
         self.aux_head = DartsAuxHead(num_classes, name="aux_head") if use_aux_head else None
         self.classifier = keras.layers.Dense(num_classes, kernel_initializer=torch_init(),
@@ -183,4 +175,4 @@ class FinalDartsNetwork(keras.Model):
         return {"name": self.name, "arc": list(self.arc), "num_cells": self.num_cells,
                 "filters": self.filters, "num_classes": self.num_classes,
                 "use_aux_head": self.use_aux_head, "drop_path_prob": self.drop_path_prob,
-                "stem_multiplier": self.stem_multiplier}
+                "stem_multiplier": self.stem_multiplier, "fixed_reduction": self.fixed_reduction}

@@ -76,6 +76,11 @@ class SearchSpace(abc.ABC):
         """The official ENAS form: space-separated integers."""
         return " ".join(str(v) for v in self.validate(arc))
 
+    def notation(self, arc: Sequence[int]) -> str:
+        """The architecture in its space's own published notation (DARTS's ``Genotype``,
+        NAS-Bench-201's architecture string); the integer string by default."""
+        return self.to_string(arc)
+
     def from_string(self, text: str) -> tuple[int, ...]:
         """Parses the official ENAS integer string (spaces and/or commas)."""
         tokens = text.replace(",", " ").split()

@@ -10,7 +10,9 @@ As an architecture of this library a genotype is the micro layout: per node
 ops indexing the 7 primitives other than ``none``. DARTS's own notation
 (``Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=[2, 3, 4, 5], ...)``) reads
 and writes, so published genotypes paste in; ``DARTS_V1``, ``DARTS_V2`` and ``GDAS_V1``
-are known by name.
+are known by name. With ``fixed_reduction`` (space ``darts_frc``, GDAS-FRC) only the
+normal cell is searched (16 integers) and the reduction cell is GDAS's fixed one;
+``GDAS_F1`` is its published genotype.
 """
 
 from __future__ import annotations
@@ -54,8 +56,15 @@ PUBLISHED_GENOTYPES = {
                "('sep_conv_5x5', 2), ('sep_conv_5x5', 1), ('dil_conv_5x5', 2), "
                "('sep_conv_3x3', 1), ('sep_conv_5x5', 0), ('sep_conv_5x5', 1)], "
                "reduce_concat=[2, 3, 4, 5])",
+    # GDAS-FRC: the normal cell searched with the fixed reduction cell (search space
+    # ``darts_frc``); AutoDL-Projects GDAS_F1.
+    "GDAS_F1": "Genotype(normal=[('skip_connect', 0), ('skip_connect', 1), "
+               "('skip_connect', 0), ('sep_conv_3x3', 2), ('skip_connect', 0), "
+               "('sep_conv_3x3', 2), ('skip_connect', 0), ('sep_conv_3x3', 2)], "
+               "normal_concat=[2, 3, 4, 5], reduce=None, reduce_concat=None)",
 }
 PUBLISHED_DARTS_ARC = "DARTS_V2"  # the paper's cell (``DARTS = DARTS_V2``)
+PUBLISHED_FRC_ARC = "GDAS_F1"
 
 
 def edge_index(node: int, source: int) -> int:
@@ -76,13 +85,26 @@ class DartsSearchSpace(MicroSearchSpace):
 
     name = "darts"
 
-    def __init__(self):
-        super().__init__(num_nodes=NUM_NODES, ops=GENOTYPE_OPS)
+    def __init__(self, fixed_reduction: bool = False):
+        super().__init__(num_nodes=NUM_NODES, ops=GENOTYPE_OPS,
+                         cell_types=("normal",) if fixed_reduction else CELL_TYPES)
+        self.fixed_reduction = fixed_reduction
+        if fixed_reduction:
+            self.name = "darts_frc"
 
     @property
     def weight_shapes(self) -> dict[str, tuple[int, int]]:
-        """Architecture-weight tensors: one ``[14 edges, 8 primitives]`` per cell type."""
-        return {cell: (NUM_EDGES, len(PRIMITIVES)) for cell in CELL_TYPES}
+        """Architecture-weight tensors: one ``[14 edges, 8 primitives]`` per searched cell."""
+        return {cell: (NUM_EDGES, len(PRIMITIVES)) for cell in self.cell_types}
+
+    def notation(self, arc: Sequence[int]) -> str:
+        return self.to_genotype(arc)
+
+    def weight_labels(self) -> tuple[list[str], tuple[str, ...]]:
+        """Row (edge) and column (primitive) names of an architecture-weight tensor."""
+        from enas_tf.search_spaces.darts_pictures import edge_labels
+
+        return edge_labels(), PRIMITIVES
 
     def cell_outputs(self, cell_arc: Sequence[int]) -> list[int]:
         """A DARTS cell concatenates all its intermediate nodes."""
@@ -93,9 +115,11 @@ class DartsSearchSpace(MicroSearchSpace):
     def to_genotype(self, arc: Sequence[int]) -> str:
         """``Genotype(normal=[(op, input), ...], normal_concat=[2, 3, 4, 5], ...)``."""
         parts = []
-        for cell, cell_arc in zip(CELL_TYPES, self.split(arc)):
+        for cell, cell_arc in zip(self.cell_types, self.split(arc)):
             pairs = [(self.ops[cell_arc[i + 1]], cell_arc[i]) for i in range(0, len(cell_arc), 2)]
             parts.append(f"{cell}={pairs!r}, {cell}_concat={list(range(2, NUM_NODES + 2))}")
+        if self.fixed_reduction:
+            parts.append("reduce=None, reduce_concat=None")
         return f"Genotype({', '.join(parts)})"
 
     def from_string(self, text: str) -> tuple[int, ...]:
@@ -114,12 +138,18 @@ class DartsSearchSpace(MicroSearchSpace):
 
     def from_genotype(self, text: str) -> tuple[int, ...]:
         fields = {}
-        for match in re.finditer(r"(\w+)\s*=\s*(\[[^\]]*\]|range\([^)]*\))", text):
+        for match in re.finditer(r"(\w+)\s*=\s*(\[[^\]]*\]|range\([^)]*\)|None)", text):
             fields[match.group(1)] = match.group(2)
         values = []
-        for cell in CELL_TYPES:
-            if cell not in fields:
-                raise InvalidArchitectureError(f"genotype has no '{cell}' list.")
+        if self.fixed_reduction and fields.get("reduce", "None") != "None":
+            raise InvalidArchitectureError(
+                "the darts_frc space searches only the normal cell (the reduction cell is "
+                "GDAS's fixed one); give a genotype without a 'reduce' list.")
+        for cell in self.cell_types:
+            if fields.get(cell, "None") == "None":
+                hint = (" (a fixed-reduction-cell genotype belongs to --search_space=darts_frc)"
+                        if cell == "reduce" else "")
+                raise InvalidArchitectureError(f"genotype has no '{cell}' list{hint}.")
             try:
                 pairs = ast.literal_eval(fields[cell])
             except (ValueError, SyntaxError):
@@ -146,13 +176,17 @@ class DartsSearchSpace(MicroSearchSpace):
 
     # --- deriving a genotype from architecture weights ------------------------------
 
-    def derive(self, alpha_normal, alpha_reduce) -> tuple[int, ...]:
-        """DARTS's derivation (``model_search.genotype``): per node, the two incoming
-        edges whose strongest non-``none`` softmax weight is largest, each with its
-        strongest non-``none`` op. ``alpha_*``: ``[14, 8]`` logits."""
+    def derive(self, *alphas) -> tuple[int, ...]:
+        """DARTS's derivation (``model_search.genotype``; GDAS's on this space too): per
+        node, the two incoming edges whose strongest non-``none`` softmax weight is
+        largest, each with its strongest non-``none`` op. ``alphas``: ``[14, 8]`` logits
+        per searched cell (normal, reduce)."""
+        if len(alphas) != len(self.cell_types):
+            raise ValueError(f"need architecture weights for {len(self.cell_types)} cell(s) "
+                             f"({', '.join(self.cell_types)}), got {len(alphas)}.")
         values = []
         none = PRIMITIVES.index("none")
-        for alpha in (alpha_normal, alpha_reduce):
+        for alpha in alphas:
             alpha = np.asarray(alpha, dtype=np.float64)
             if alpha.shape != (NUM_EDGES, len(PRIMITIVES)):
                 raise ValueError(f"architecture weights must be [{NUM_EDGES}, "

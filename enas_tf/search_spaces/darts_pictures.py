@@ -1,9 +1,9 @@
-"""Heat-maps of DARTS architecture weights: one panel per cell type, a row per edge
-(``node <- input``), a column per primitive, coloured by the edge's softmax weight."""
+"""Heat-maps of architecture weights (DARTS, GDAS): one panel per cell type, a row per
+edge (``node <- input``), a column per op, coloured by the edge's softmax weight."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
@@ -28,10 +28,14 @@ def edge_labels() -> list[str]:
     return labels
 
 
-def draw_alphas(alphas: Mapping[str, np.ndarray], title: str = "") -> "Figure":
-    """``alphas``: ``{cell type: [14, 8] logits}``; shows their row-wise softmax, the
-    strongest primitive of each edge written on it."""
-    figure = new_figure(4.5 * len(alphas) + 1.0, 5.0)
+def draw_alphas(alphas: Mapping[str, np.ndarray], title: str = "",
+                edges: Sequence[str] | None = None,
+                ops: Sequence[str] = PRIMITIVES) -> "Figure":
+    """``alphas``: ``{cell type: [edges, ops] logits}`` (default: DARTS's 14 edges and 8
+    primitives); shows their row-wise softmax, the strongest op of each edge written on
+    it. ``edges``, ``ops``: the row and column labels (a space's ``weight_labels()``)."""
+    edges = edge_labels() if edges is None else list(edges)
+    figure = new_figure(4.5 * len(alphas) + 1.0, 1.5 + 0.25 * len(edges))
     axes = figure.subplots(1, len(alphas), squeeze=False)[0]
     image = None
     for ax, (cell, logits) in zip(axes, alphas.items()):
@@ -42,10 +46,10 @@ def draw_alphas(alphas: Mapping[str, np.ndarray], title: str = "") -> "Figure":
             col = int(np.argmax(values))
             ax.text(col, row, f"{values[col]:.2f}", ha="center", va="center", fontsize=6,
                     color="white" if values[col] < 0.6 * weights.max() else "black")
-        ax.set_xticks(range(len(PRIMITIVES)))
-        ax.set_xticklabels(PRIMITIVES, rotation=45, ha="right", fontsize=7)
+        ax.set_xticks(range(len(ops)))
+        ax.set_xticklabels(ops, rotation=45, ha="right", fontsize=7)
         ax.set_yticks(range(len(weights)))
-        ax.set_yticklabels(edge_labels(), fontsize=7)
+        ax.set_yticklabels(edges, fontsize=7)
         ax.set_title(f"{cell} cell", fontsize=9)
     figure.colorbar(image, ax=list(axes), fraction=0.02, pad=0.01, label="softmax weight")
     if title:

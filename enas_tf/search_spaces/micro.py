@@ -34,13 +34,15 @@ class MicroSearchSpace(SearchSpace):
 
     name = "micro"
 
-    def __init__(self, num_nodes: int = 5, ops: Sequence[str] = MICRO_OPS):
+    def __init__(self, num_nodes: int = 5, ops: Sequence[str] = MICRO_OPS,
+                 cell_types: Sequence[str] = CELL_TYPES):
         if num_nodes < 1:
             raise ValueError(f"num_nodes must be >= 1, got {num_nodes}.")
         self.num_nodes = int(num_nodes)
         self.ops = tuple(ops)
+        self.cell_types = tuple(cell_types)  # the searched cells, in architecture order
         decisions = []
-        for cell in CELL_TYPES:
+        for cell in self.cell_types:
             for node in range(2, self.num_nodes + 2):
                 for slot in (1, 2):
                     decisions.append(Decision(f"{cell}/node{node}/input{slot}", node))
@@ -57,15 +59,17 @@ class MicroSearchSpace(SearchSpace):
         """Integers per cell (``4 * num_nodes``)."""
         return 4 * self.num_nodes
 
-    def split(self, arc: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """(normal, reduce) halves of a validated architecture."""
+    def split(self, arc: Sequence[int]) -> tuple[tuple[int, ...], ...]:
+        """Per searched cell (``cell_types``: normal, reduce), its part of a validated
+        architecture."""
         arc = self.validate(arc)
-        return arc[:self.cell_length], arc[self.cell_length:]
+        n = self.cell_length
+        return tuple(arc[i * n:(i + 1) * n] for i in range(len(self.cell_types)))
 
     def to_json(self, arc: Sequence[int]) -> dict[str, Any]:
         arc = self.validate(arc)
         cells = {}
-        for cell_index, cell in enumerate(CELL_TYPES):
+        for cell_index, cell in enumerate(self.cell_types):
             nodes = []
             for n in range(self.num_nodes):
                 base = cell_index * self.cell_length + 4 * n
@@ -78,10 +82,10 @@ class MicroSearchSpace(SearchSpace):
 
     def from_json(self, data: Mapping[str, Any]) -> tuple[int, ...]:
         self._check_json_header(data, num_nodes=self.num_nodes)
-        if all(cell not in data for cell in CELL_TYPES) and "enas_string" in data:
+        if all(cell not in data for cell in self.cell_types) and "enas_string" in data:
             return self.from_string(data["enas_string"])
         values: list[int] = []
-        for cell in CELL_TYPES:
+        for cell in self.cell_types:
             nodes = data.get(cell)
             if not isinstance(nodes, Sequence) or len(nodes) != self.num_nodes:
                 raise InvalidArchitectureError(
@@ -99,7 +103,8 @@ class MicroSearchSpace(SearchSpace):
                     op = self._op_index(ops[slot], self.ops, f"{where}/op{slot + 1}")
                     values.extend([inputs[slot], op])
         return self._check_string_agrees(data, self.validate(values),
-                                         "'normal'/'reduce' node lists")
+                                         "/".join(f"'{c}'" for c in self.cell_types)
+                                         + " node lists")
 
     def cell_outputs(self, cell_arc: Sequence[int]) -> list[int]:
         """The nodes a cell concatenates into its output: those no node consumes."""
@@ -115,7 +120,7 @@ class MicroSearchSpace(SearchSpace):
         """A one-line-per-cell readable summary, e.g. for logs."""
         data = self.to_json(arc)
         lines = []
-        for cell in CELL_TYPES:
+        for cell in self.cell_types:
             parts = [f"n{node['node']}=({node['inputs'][0]},{node['ops'][0]})+"
                      f"({node['inputs'][1]},{node['ops'][1]})" for node in data[cell]]
             lines.append(f"{cell}: " + " ".join(parts))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from enas_tf.search_spaces.micro import CELL_TYPES
 from enas_tf.search_spaces.pictures import new_figure
 
 if TYPE_CHECKING:
@@ -119,14 +118,15 @@ def draw_cell(ax: "Axes", space: "MicroSearchSpace", cell_arc: Sequence[int], ti
 
 
 def draw_micro(space: "MicroSearchSpace", arc: Sequence[int], title: str = "") -> "Figure":
-    """Both cells of a two-cell architecture (micro, DARTS) side by side."""
+    """The cells of a cell architecture (micro, DARTS: normal and reduce) side by side."""
     cells = space.split(arc)
     extents = [_extent(cell_layout(cell, space.num_nodes)) for cell in cells]
     inches = 0.7  # per node spacing
     figure = new_figure(inches * sum(w for w, _ in extents) + 0.6,
                         inches * max(h for _, h in extents) + (0.9 if title else 0.5))
-    axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [w for w, _ in extents]})
-    for ax, kind, cell in zip(axes, CELL_TYPES, cells):
+    axes = figure.subplots(1, len(cells), gridspec_kw={"width_ratios": [w for w, _ in extents]},
+                           squeeze=False)[0]
+    for ax, kind, cell in zip(axes, space.cell_types, cells):
         draw_cell(ax, space, cell, f"{kind} cell")
     if title:
         figure.suptitle(title, fontsize=10)

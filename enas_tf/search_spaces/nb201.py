@@ -11,8 +11,8 @@ architecture string reads and writes::
 
 so a cell can be looked up in the benchmark's tables as it is.
 
-This module is the space alone (decisions, string, JSON, validation, pictures); its
-supernets, skeleton and strategies are issue 16's remaining work.
+The supernet is ``enas_tf.supernet.nb201``, the benchmark's network of one cell
+``enas_tf.models.nb201_network``, results look-up ``enas_tf.lookup``.
 """
 
 from __future__ import annotations
@@ -72,6 +72,29 @@ class NasBench201SearchSpace(SearchSpace):
                      if n == node]
             groups.append("|" + "|".join(edges) + "|")
         return "+".join(groups)
+
+    def notation(self, arc: Sequence[int]) -> str:
+        return self.to_arch_str(arc)
+
+    def derive(self, alpha) -> tuple[int, ...]:
+        """The strongest op on every edge (``none`` included), as DARTS and GDAS derive
+        NAS-Bench-201 cells. ``alpha``: ``[6, 5]`` architecture weights."""
+        import numpy as np
+
+        alpha = np.asarray(alpha)
+        if alpha.shape != (len(EDGES), len(OPS)):
+            raise ValueError(f"architecture weights must be [{len(EDGES)}, {len(OPS)}], got "
+                             f"{list(alpha.shape)}.")
+        return self.validate([int(i) for i in alpha.argmax(axis=1)])
+
+    def weight_labels(self) -> tuple[list[str], tuple[str, ...]]:
+        """Row (edge) and column (op) names of the architecture-weight tensor."""
+        return [f"{node} <- {source}" for node, source in EDGES], OPS
+
+    @property
+    def weight_shapes(self) -> dict[str, tuple[int, int]]:
+        """Architecture-weight tensors: one ``[6 edges, 5 ops]`` for the one cell."""
+        return {"cell": (len(EDGES), len(OPS))}
 
     def from_arch_str(self, text: str) -> tuple[int, ...]:
         """Inverse of ``to_arch_str``; a malformed string is refused naming the node or

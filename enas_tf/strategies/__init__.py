@@ -19,6 +19,7 @@ import importlib
 STRATEGIES: dict[str, str] = {
     "enas": "enas_tf.strategies.enas:ENASStrategy",
     "darts": "enas_tf.strategies.darts:DARTSStrategy",
+    "gdas": "enas_tf.strategies.gdas:GDASStrategy",
     "random": "enas_tf.strategies.random:RandomStrategy",
 }
 STRATEGY_NAMES = tuple(STRATEGIES)

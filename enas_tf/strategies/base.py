@@ -69,9 +69,14 @@ class SearchStrategy(abc.ABC):
     def end_epoch(self, epoch: int) -> dict[str, float]:
         """Called after the epoch's steps; returns its ``stat_names`` statistics."""
 
-    @abc.abstractmethod
     def arch_input(self, arc: Sequence[int]):
-        """What the supernet takes to run the discrete architecture ``arc``."""
+        """What the supernet takes to run the discrete architecture ``arc``: its own
+        ``arch_input`` if it has one (the DARTS supernet's one-hot mixing), else the
+        integers as a tensor."""
+        import tensorflow as tf
+
+        supernet_input = getattr(self.search.supernet, "arch_input", None)
+        return supernet_input(arc) if supernet_input else tf.constant(arc, tf.int32)
 
     @abc.abstractmethod
     def most_likely(self) -> tuple[int, ...]:

@@ -20,7 +20,7 @@ The result is the genotype of the final weights (``DartsSearchSpace.derive``).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -96,10 +96,11 @@ class DARTSStrategy(SearchStrategy):
         """The supernet's mixing weights, ``softmax(alpha)`` per edge."""
         return {cell: tf.nn.softmax(alpha, axis=-1) for cell, alpha in self.alphas.items()}
 
-    def _ce(self, images, labels):
-        """This replica's share of the mean CE of the supernet under ``mixing``, and its
-        number of correct predictions."""
-        logits = self.search.supernet(images, self.mixing(), training=True)
+    def _ce(self, images, labels, mixing=None):
+        """This replica's share of the mean CE of the supernet under ``mixing`` (default:
+        ``self.mixing()``), and its number of correct predictions."""
+        logits = self.search.supernet(images, self.mixing() if mixing is None else mixing,
+                                      training=True)
         return (_sum_ce(labels, logits) / self.config.batch_size,
                 _num_correct(labels, logits))
 
@@ -183,29 +184,30 @@ class DARTSStrategy(SearchStrategy):
 
     # --- results ---------------------------------------------------------------------
 
-    def arch_input(self, arc: Sequence[int]):
-        """A genotype as mixing weights: 1 on each kept (edge, op), 0 elsewhere."""
-        return one_hot_mixing(self.search_space, arc)
+    def cell_alphas(self) -> list[np.ndarray]:
+        """The architecture weights of the searched cells, in the space's order."""
+        return [self.alphas[cell].numpy() for cell in self.search_space.weight_shapes]
 
     def most_likely(self) -> tuple[int, ...]:
-        return self.search_space.derive(*(self.alphas[c].numpy() for c in ("normal", "reduce")))
+        return self.search_space.derive(*self.cell_alphas())
 
     def derive(self, seed: int) -> tuple[tuple[int, ...], dict[str, Any]]:
-        alphas = {cell: alpha.numpy() for cell, alpha in self.alphas.items()}
-        arc = self.search_space.derive(alphas["normal"], alphas["reduce"])
-        return arc, {"genotype": self.search_space.to_genotype(arc),
-                     "alphas": {cell: a.tolist() for cell, a in alphas.items()},
+        arc = self.most_likely()
+        return arc, {"genotype": self.search_space.notation(arc),
+                     "alphas": {cell: alpha.numpy().tolist()
+                                for cell, alpha in self.alphas.items()},
                      "order": "second" if self.config.unrolled else "first"}
 
     def write_summaries(self, epoch: int) -> tuple[int, ...]:
         alphas = {cell: alpha.numpy() for cell, alpha in self.alphas.items()}
         likely = self.most_likely()
         tf.summary.image("arch/alpha_softmax", summary_image(
-            draw_alphas(alphas, f"softmax(alpha) after epoch {epoch}")))
+            draw_alphas(alphas, f"softmax(alpha) after epoch {epoch}",
+                        *self.search_space.weight_labels())))
         tf.summary.image("arch/genotype", summary_image(
             self.search_space.draw(likely, f"genotype after epoch {epoch}")))
-        tf.summary.text("arch/genotype", self.search_space.to_genotype(likely))
-        logging.info("genotype after epoch %d: %s", epoch, self.search_space.to_genotype(likely))
+        tf.summary.text("arch/genotype", self.search_space.notation(likely))
+        logging.info("genotype after epoch %d: %s", epoch, self.search_space.notation(likely))
         return likely
 
 
@@ -214,18 +216,3 @@ def after(tensors, x):
     otherwise run at the same time (and hold both passes' activations at once)."""
     with tf.control_dependencies(list(tensors)):
         return tf.identity(x)
-
-
-def one_hot_mixing(space, arc: Sequence[int]) -> dict[str, tf.Tensor]:
-    """Mixing weights running exactly the genotype ``arc``: for every kept
-    ``(input, op)`` pair a 1 on its edge and primitive (a pair kept twice counts twice)."""
-    from enas_tf.search_spaces.darts import PRIMITIVES, edge_index
-
-    mixing = {}
-    for cell, cell_arc in zip(("normal", "reduce"), space.split(arc)):
-        weights = np.zeros(space.weight_shapes[cell], np.float32)
-        for k in range(0, len(cell_arc), 2):
-            node, source = 2 + k // 4, cell_arc[k]
-            weights[edge_index(node, source), PRIMITIVES.index(space.ops[cell_arc[k + 1]])] += 1
-        mixing[cell] = tf.constant(weights)
-    return mixing

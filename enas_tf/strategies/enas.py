@@ -10,10 +10,9 @@ rewards ``controller_num_aggregate`` architectures. The result is the best of
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.strategies.base import SearchStrategy, best_of_samples
@@ -69,9 +68,6 @@ class ENASStrategy(SearchStrategy):
                                          ("entropy", collected["entropy"][-1])])
         means = {key: float(np.mean(values)) for key, values in collected.items()}
         return means | {"baseline": float(self.reinforce.baseline)}
-
-    def arch_input(self, arc: Sequence[int]):
-        return tf.constant(arc, tf.int32)
 
     def most_likely(self) -> tuple[int, ...]:
         return self.search_space.validate(self.steps.most_likely_arc().numpy())

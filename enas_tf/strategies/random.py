@@ -11,7 +11,7 @@ validation batch, as ENAS derives from its controller's samples.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -86,9 +86,6 @@ class RandomStrategy(SearchStrategy):
         entropy = float(np.sum(np.log([d.num_choices for d in self.search_space.decisions])))
         return {"accuracy": float(np.mean([s for s, _ in scored])), "entropy": entropy,
                 "best_accuracy": float(self.best_accuracy)}
-
-    def arch_input(self, arc: Sequence[int]):
-        return tf.constant(arc, tf.int32)
 
     def most_likely(self) -> tuple[int, ...]:
         """No policy to believe in: the best architecture scored so far."""

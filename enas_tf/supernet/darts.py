@@ -1,24 +1,31 @@
 """The DARTS search network: every edge a mixed op over all 8 primitives.
 
 ``call(images, mixing={"normal": w, "reduce": w})`` with ``w`` the ``[14, 8]`` mixing
-weights (``softmax(alpha)`` for DARTS). Each edge computes ``sum_o w[o] * op_o(x)``, as
-DARTS does (every op runs; ``enas_tf.supernet.darts_edges``). As in the reference
+weights (``softmax(alpha)`` for DARTS): each edge computes ``sum_o w[o] * op_o(x)``, as
+DARTS does (every op runs; ``enas_tf.supernet.darts_edges``); or ``w`` a
+``SampledMixing`` (GDAS): each edge runs only its sampled op. As in the reference
 (``model_search.py``): stem 3x3 conv to 3C + BN, ``num_cells`` cells with reductions at
 ``num_cells // 3`` and ``2 * num_cells // 3`` (channels double there), inputs
 preprocessed by ReLU-1x1-BN (or a factorized reduction after a reduction cell), batch
 norm without scale and offset in the cells, pools followed by such a BN, the 4
-intermediate nodes concatenated, global average pooling and a dense classifier. Batch
+intermediate nodes concatenated, global average pooling and a dense classifier. Over the
+``darts_frc`` space the reduction cells are GDAS's fixed one (``GdasReductionCell``). Batch
 norm always uses batch statistics (see ``darts_edges``).
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from enas_tf.layers.darts_ops import torch_init
-from enas_tf.search_spaces.darts import NUM_NODES, DartsSearchSpace, edge_index
+from enas_tf.layers.gdas_reduction import GdasReductionCell
+from enas_tf.search_spaces.darts import NUM_NODES, PRIMITIVES, DartsSearchSpace, edge_index
 from enas_tf.supernet.darts_edges import MixedEdge, factorized_reduce, relu_conv_bn
+from enas_tf.supernet.mixing import is_sampled
 from enas_tf.supernet.shared_ops import batch_stats_norm
 
 
@@ -58,14 +65,22 @@ class DartsSearchCell(keras.layers.Layer):
         return [s0, relu_conv_bn(inputs[1], tf.convert_to_tensor(self.preprocess1))]
 
     def call(self, inputs, mixing):
+        """``mixing``: ``[14, 8]`` weights (every op runs) or a ``SampledMixing``."""
         states = self.preprocess(inputs)
-        rows = tf.unstack(tf.cast(mixing, states[0].dtype))
+        rows, index = edge_rows(mixing, states[0].dtype)
         for node in range(2, NUM_NODES + 2):
             states.append(tf.add_n([
-                self.edges[edge_index(node, source)](states[source],
-                                                     rows[edge_index(node, source)])
-                for source in range(node)]))
+                self.edges[e](states[source], rows[e], None if index is None else index[e])
+                for source in range(node) for e in [edge_index(node, source)]]))
         return tf.concat(states[2:], axis=-1)
+
+
+def edge_rows(mixing, dtype) -> tuple[list[tf.Tensor], list[tf.Tensor] | None]:
+    """Per edge, its mixing row and (sampled mixing only) the index of the op it runs."""
+    if is_sampled(mixing):
+        return (tf.unstack(tf.cast(mixing.weights, dtype)),
+                tf.unstack(tf.cast(mixing.index, tf.int32)))
+    return tf.unstack(tf.cast(mixing, dtype)), None
 
 
 class DartsSupernet(keras.Model):
@@ -101,8 +116,13 @@ class DartsSupernet(keras.Model):
             reduction = i in reduction_cells(num_cells)
             channels *= 2 if reduction else 1
             kind = "reduce" if reduction else "normal"
-            self.cells.append(DartsSearchCell(channels, reduction, reduction_prev,
-                                              name=f"cell{i}_{kind}"))
+            if reduction and search_space.fixed_reduction:
+                cell = GdasReductionCell(channels, reduction_prev, affine=False,
+                                         always_batch_stats=True, name=f"cell{i}_fixed_reduce")
+            else:
+                cell = DartsSearchCell(channels, reduction, reduction_prev,
+                                       name=f"cell{i}_{kind}")
+            self.cells.append(cell)
             reduction_prev = reduction
         self.classifier = keras.layers.Dense(num_classes, kernel_initializer=torch_init(),
                                              name="classifier")
@@ -114,12 +134,27 @@ class DartsSupernet(keras.Model):
         self(tf.zeros((2, *image_shape)), mixing=uniform, training=False)
         return self
 
+    def arch_input(self, arc: Sequence[int]) -> dict[str, tf.Tensor]:
+        """Mixing weights running exactly the genotype ``arc``: for every kept
+        ``(input, op)`` pair a 1 on its edge and primitive (a pair kept twice counts twice)."""
+        space, mixing = self.search_space, {}
+        for cell, cell_arc in zip(space.cell_types, space.split(arc)):
+            weights = np.zeros(space.weight_shapes[cell], np.float32)
+            for k in range(0, len(cell_arc), 2):
+                node, source = 2 + k // 4, cell_arc[k]
+                weights[edge_index(node, source), PRIMITIVES.index(space.ops[cell_arc[k + 1]])] += 1
+            mixing[cell] = tf.constant(weights)
+        return mixing
+
     def call(self, images, mixing=None, training=None, return_aux=False):
         if mixing is None:
             raise ValueError("DartsSupernet needs mixing weights: call(images, mixing=...).")
         s0 = s1 = batch_stats_norm(self.stem_conv(images), tf.convert_to_tensor(self.stem_gamma),
                                    tf.convert_to_tensor(self.stem_beta))
         for cell in self.cells:
-            s0, s1 = s1, cell([s0, s1], mixing["reduce" if cell.reduction else "normal"])
+            if isinstance(cell, GdasReductionCell):
+                s0, s1 = s1, cell([s0, s1], training=True)
+            else:
+                s0, s1 = s1, cell([s0, s1], mixing["reduce" if cell.reduction else "normal"])
         logits = self.classifier(tf.reduce_mean(s1, axis=[1, 2]))
         return (logits, None) if return_aux else logits

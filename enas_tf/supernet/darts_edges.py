@@ -2,7 +2,8 @@
 
 ``MixedEdge`` only holds one edge's weights; ``mixed_edge(x, mixing_row, weights,
 strides)`` computes ``sum_o mixing_row[o] * op_o(x)`` over the 7 primitives other than
-``none`` (which adds nothing to the value or any gradient). Because the weights come in
+``none`` (which adds nothing to the value or any gradient); ``sampled_edge`` runs only
+the sampled primitive (GDAS; ``enas_tf.supernet.mixing``). Because the weights come in
 as arguments, TensorFlow traces the function (and its gradient) once per input shape and
 stride, not once per edge: a search step of 8 cells has 112 edges but traces 4 edge
 bodies, which cut the first call of the quick-start step from minutes to seconds.
@@ -21,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from enas_tf.layers.darts_ops import pad, torch_depthwise_init, torch_init, torch_pool
+from enas_tf.supernet.mixing import sampled_output
 from enas_tf.supernet.shared_ops import batch_stats_norm
 
 # (name, kernel size, dilation, stages) of the primitives with weights, in weight order.
@@ -58,23 +60,44 @@ def relu_conv_bn(x: tf.Tensor, kernel) -> tf.Tensor:
     return plain_norm(tf.nn.conv2d(tf.nn.relu(x), kernel, 1, "VALID"))
 
 
+def primitive(column: int, x: tf.Tensor, weights, strides: int) -> tf.Tensor:
+    """DARTS primitive ``PRIMITIVES[column]`` on ``x`` with an edge's weights
+    (``MixedEdge.weight_tensors()``); ``none`` is zeros at the output resolution."""
+    if column == 0:
+        return tf.zeros_like(x[:, ::strides, ::strides, :])
+    if column in (1, 2):
+        return plain_norm(torch_pool(x, "max" if column == 1 else "avg", strides))
+    if column == 3:
+        return x if strides == 1 else factorized_reduce(x, *weights[12:14])
+    k = sum(2 * stages for *_, stages in CONV_PRIMITIVES[:column - 4])
+    _, size, dilation, stages = CONV_PRIMITIVES[column - 4]
+    h = x
+    for stage in range(stages):
+        h = relu_conv(h, weights[k], weights[k + 1], size, strides if stage == 0 else 1,
+                      dilation)
+        k += 2
+    return h
+
+
+NUM_PRIMITIVES = 4 + len(CONV_PRIMITIVES)
+
+
 @tf.function(experimental_attributes={"_noinline": True})
 def mixed_edge(x, mixing_row, weights, strides):
     """``sum_o mixing_row[o] * op_o(x)`` over DARTS's primitives (``PRIMITIVES`` order;
     column 0, ``none``, is left out). ``weights``: ``MixedEdge.weight_tensors()``."""
     w = tf.unstack(mixing_row)
-    terms = [w[1] * plain_norm(torch_pool(x, "max", strides)),
-             w[2] * plain_norm(torch_pool(x, "avg", strides))]
-    terms.append(w[3] * (x if strides == 1 else factorized_reduce(x, *weights[12:14])))
-    k = 0
-    for column, (_, size, dilation, stages) in enumerate(CONV_PRIMITIVES, start=4):
-        h = x
-        for stage in range(stages):
-            h = relu_conv(h, weights[k], weights[k + 1], size, strides if stage == 0 else 1,
-                          dilation)
-            k += 2
-        terms.append(w[column] * h)
-    return tf.add_n(terms)
+    return tf.add_n([w[c] * primitive(c, x, weights, strides)
+                     for c in range(1, NUM_PRIMITIVES)])
+
+
+@tf.function(experimental_attributes={"_noinline": True})
+def sampled_edge(x, weight_row, index, weights, strides):
+    """Only primitive ``index`` runs (``tf.switch_case``); the value and gradients of
+    ``enas_tf.supernet.mixing.sampled_output``."""
+    h = tf.switch_case(index, [lambda c=c: primitive(c, x, weights, strides)
+                               for c in range(NUM_PRIMITIVES)])
+    return sampled_output(h, weight_row, index)
 
 
 class MixedEdge(keras.layers.Layer):
@@ -111,8 +134,11 @@ class MixedEdge(keras.layers.Layer):
         """The kernels as tensors (under ``keras.StatelessScope``, its mapped values)."""
         return tuple(tf.convert_to_tensor(kernel) for kernel in self.kernels)
 
-    def call(self, x, mixing_row):
-        return mixed_edge(x, mixing_row, self.weight_tensors(), self.strides)
+    def call(self, x, mixing_row, index=None):
+        """The weighted edge, or with ``index`` the sampled one (``supernet.mixing``)."""
+        if index is None:
+            return mixed_edge(x, mixing_row, self.weight_tensors(), self.strides)
+        return sampled_edge(x, mixing_row, index, self.weight_tensors(), self.strides)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "strides": self.strides}

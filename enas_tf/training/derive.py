@@ -38,9 +38,10 @@ def judge_architecture(search, arc, seed: int) -> dict[str, Any]:
     likely_accuracy = valid_accuracy if likely == arc else on_valid(likely)
     progress.update(2)
     rng = np.random.default_rng(seed)
-    random_accuracies = []
+    random_accuracies, random_arcs = [], []
     for i in range(cfg.derive_random_samples):
-        random_accuracies.append(on_valid(space.random_architecture(rng)))
+        random_arcs.append(space.random_architecture(rng))
+        random_accuracies.append(on_valid(random_arcs[-1]))
         progress.update(3 + i)
     logging.info("Derived architecture: %.4f validation accuracy with the shared weights; "
                  "%d random ones: %.4f on average.", valid_accuracy, len(random_accuracies),
@@ -52,7 +53,23 @@ def judge_architecture(search, arc, seed: int) -> dict[str, Any]:
                 "num": len(random_accuracies),
                 "valid_accuracy_mean": float(np.mean(random_accuracies)),
                 "valid_accuracy_std": float(np.std(random_accuracies)),
-                "valid_accuracies": random_accuracies}}
+                "valid_accuracies": random_accuracies,
+                "arcs": [list(a) for a in random_arcs]}}
+
+
+def benchmark_report(lookup, dataset: str, space, result: dict[str, Any]) -> dict[str, Any]:
+    """What the benchmark ``lookup`` (``enas_tf.lookup``) says of the derived
+    architecture and of the random ones it was judged against; an ``error`` entry instead
+    if it cannot say (the search's result is kept either way)."""
+    from enas_tf.lookup import BenchmarkLookupError
+
+    random_arcs = result.get("random_architectures", {}).get("arcs", [])
+    try:
+        return lookup.report(space.notation(result["arc"]),
+                             [space.notation(a) for a in random_arcs], dataset)
+    except BenchmarkLookupError as error:
+        logging.warning("benchmark look-up failed: %s", error)
+        return {"source": lookup.description, "dataset": dataset, "error": str(error)}
 
 
 # Per-epoch statistics that are bookkeeping rather than facts about the search.
@@ -117,3 +134,15 @@ def describe_search_facts(facts: dict[str, Any]) -> list[str]:
         if d.get("caveat"):
             lines.append(f"  note: {d['caveat']}")
     return lines
+
+
+def describe_benchmark(report: dict[str, Any]) -> str:
+    """One line: the derived architecture's benchmark test accuracy against random ones'."""
+    if "error" in report:
+        return f"benchmark look-up ({report['source']}) failed: {report['error']}"
+    line = (f"benchmark ({report['source']}, {report['dataset']}): derived architecture "
+            f"{report['test_accuracy']:.2f}% test accuracy")
+    if report.get("random_test_accuracy_mean") is not None:
+        line += (f", the {report['num_random']} random ones "
+                 f"{report['random_test_accuracy_mean']:.2f}% on average")
+    return line

@@ -23,10 +23,11 @@ from absl import logging
 from enas_tf.components import get_components
 from enas_tf.config import SearchConfig
 from enas_tf.data.pipeline import ImageSplits
+from enas_tf.lookup import open_lookup
 from enas_tf.models.summary import trainable_parameters
 from enas_tf.search_spaces.pictures import save_png
 from enas_tf.strategies import get_strategy
-from enas_tf.training.derive import judge_architecture, search_facts
+from enas_tf.training.derive import benchmark_report, judge_architecture, search_facts
 from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import (epoch_seed, load_history, resume, save_history, setup_run,
                                       start_training_epoch, write_json)
@@ -63,6 +64,8 @@ class Search:
                 f"batch_size={config.batch_size} is larger than the training "
                 f"({len(data.train[0])}) or validation ({len(data.valid[0])}) split.")
         self.components = get_components(config.search_space)
+        # Opened first: a benchmark file that cannot be read fails before any training.
+        self.lookup = open_lookup(config.benchmark_file) if config.benchmark_file else None
         self.search_space = self.components.make_space(config)
         strategy_class = get_strategy(config.strategy)
         tf.random.set_seed(config.seed)
@@ -154,6 +157,9 @@ class Search:
         result["search_facts"] = search_facts(self.history, result, self.method.stats_prefix,
                                               self.method.stat_names, self.method.accuracy_label,
                                               self.method.judge_caveat)
+        if self.lookup is not None:
+            result["benchmark"] = benchmark_report(self.lookup, cfg.benchmark_dataset,
+                                                   self.search_space, result)
         write_json(os.path.join(cfg.output_dir, ARC_FILE), result)
         picture = save_png(self.search_space.draw(
             result["arc"], f"derived architecture (validation accuracy "
@@ -161,11 +167,14 @@ class Search:
             os.path.join(cfg.output_dir, ARC_PICTURE))
         with self.writer.as_default(step=int(self.epoch)):
             tf.summary.scalar("derive/valid_accuracy", result["valid_accuracy"])
-            tf.summary.text("derive/architecture", result["architecture"]["enas_string"])
+            tf.summary.text("derive/architecture", self.search_space.notation(result["arc"]))
+            if "benchmark" in result:
+                tf.summary.scalar("derive/benchmark_test_accuracy",
+                                  result["benchmark"]["test_accuracy"])
         self.writer.flush()
         logging.info("Derived architecture, written to %s and drawn in %s:\n%s\n%s",
                      os.path.join(cfg.output_dir, ARC_FILE), picture,
-                     result["architecture"]["enas_string"], self.search_space.describe(arc))
+                     self.search_space.notation(arc), self.search_space.describe(arc))
         return result
 
     # --- internals -----------------------------------------------------------------

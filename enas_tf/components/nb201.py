@@ -1,0 +1,76 @@
+"""The NAS-Bench-201 space's parts: ``NasBench201SearchSpace``, ``NasBench201Supernet``,
+an ENAS ``SequenceController`` over the 6 edges, ``NasBench201Network``; and the
+settings of AutoDL-Projects' NAS-Bench-201 scripts (``configs/nas-benchmark``).
+
+``num_layers`` is the number of cells per stage (N, 5 in the benchmark). Searches use
+the benchmark's ``cifar10-valid`` split (25,000 training and 25,000 validation images).
+Per strategy: GDAS and random search (RSPS) 250 epochs of Nesterov SGD 0.025 -> 0.001,
+weight decay 5e-4, batch 64; DARTS the same for 50 epochs; ENAS 310 epochs of SGD 0.05
+-> 0.0005 with cosine restarts (10, 20, ... epochs), weight decay 2.5e-4, batch 128, and
+its controller (LSTM 32, temperature 5, tanh constant 2.5, Adam 1e-3, entropy weight
+1e-4, baseline decay 0.99, 50 updates of 20 samples per epoch). Final training is the
+benchmark's 200-epoch recipe.
+"""
+
+from __future__ import annotations
+
+from enas_tf.components import SpaceComponents
+from enas_tf.search_spaces.nb201 import RESNET_CELL
+
+SEARCH_DEFAULTS = dict(
+    strategy="gdas", num_layers=5, filters=16, batch_size=64, num_epochs=250,
+    num_valid=25000, keep_prob=1.0, aux_weight=0.0, l2_reg=0.0, weight_decay=5e-4,
+    lr_max=0.025, lr_min=0.001, lr_t0=250, lr_t_mul=1, momentum=0.9, nesterov=True,
+    grad_bound=5.0, grad_clip="global")
+STRATEGY_DEFAULTS = {
+    "darts": dict(num_epochs=50, lr_t0=50),
+    "enas": dict(num_epochs=310, lr_max=0.05, lr_min=0.0005, lr_t0=10, lr_t_mul=2,
+                 weight_decay=2.5e-4, batch_size=128, lstm_size=32, temperature=5.0,
+                 tanh_constant=2.5, controller_lr=0.001, entropy_weight=1e-4,
+                 baseline_decay=0.99, controller_train_steps=50, controller_num_aggregate=20),
+}
+FINAL_DEFAULTS = dict(
+    num_layers=5, filters=16, batch_size=256, num_epochs=200, aux_weight=0.0, keep_prob=1.0,
+    drop_path_keep_prob=1.0, cutout=0, l2_reg=0.0, weight_decay=5e-4, lr_max=0.1, lr_min=0.0,
+    lr_t0=200, lr_t_mul=1, momentum=0.9, nesterov=True, grad_bound=0.0, grad_clip="global")
+
+
+def make_space(config):
+    from enas_tf.search_spaces.nb201 import NasBench201SearchSpace
+
+    return NasBench201SearchSpace()
+
+
+def make_supernet(space, config, num_classes: int):
+    from enas_tf.supernet.nb201 import NasBench201Supernet
+
+    return NasBench201Supernet(space, filters=config.filters, cells_per_stage=config.num_layers,
+                               num_classes=num_classes)
+
+
+def controller_class(*args, **kwargs):
+    from enas_tf.controllers.sequence_controller import SequenceController
+
+    return SequenceController(*args, **kwargs)
+
+
+def make_final_model(space, arc, config, num_classes: int):
+    from enas_tf.models.nb201_network import NasBench201Network
+
+    return NasBench201Network(arc, filters=config.filters, cells_per_stage=config.num_layers,
+                              num_classes=num_classes)
+
+
+def check_config(config) -> None:
+    if getattr(config, "weight_sharing", "official") != "official":
+        raise ValueError("weight_sharing applies to the micro space.")
+
+
+COMPONENTS = SpaceComponents(
+    name="nb201", make_space=make_space, make_supernet=make_supernet,
+    controller_class=controller_class, tanh_constant=2.5, controller_kwargs=lambda config: {},
+    make_final_model=make_final_model, make_fixed_model=make_final_model,
+    published_arc=RESNET_CELL,
+    defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS,
+              **{f"search/{name}": values for name, values in STRATEGY_DEFAULTS.items()}},
+    check_config=check_config, strategies=("gdas", "darts", "enas", "random"))

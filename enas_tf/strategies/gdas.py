@@ -1,0 +1,131 @@
+"""GDAS (Dong & Yang, CVPR 2019): one hard Gumbel sample of the architecture per step.
+
+Per pass one Gumbel sample per edge of each searched cell type, shared by all cells of
+that type (AutoDL-Projects ``search_model_gdas``)::
+
+    g       = -log(-log(u)),  u ~ U(0, 1)
+    probs   = softmax((log_softmax(alpha) + g) / tau)
+    index   = argmax(probs)
+    hard    = one_hot(index) - stop_gradient(probs) + probs
+
+so the forward pass is one-hot (only op ``index`` runs on each edge, in a
+``tf.switch_case``) and the backward pass is softmax's (the straight-through
+estimator). Every step is a weight step on a training batch, then an architecture step
+on a validation batch (first order), each with its own sample; ``tau`` falls linearly
+from ``tau_max`` to ``tau_min`` over the epochs, set once per epoch. The result is
+derived as GDAS does per space: DARTS's top-2 rule on the DARTS space, the strongest op
+per edge on NAS-Bench-201. (AutoDL resamples when the noise is infinite; drawing ``u``
+from ``[tiny, 1)`` keeps it finite instead.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+from enas_tf.distribute.collectives import broadcast_from_first_replica
+from enas_tf.strategies.darts import DARTSStrategy, after
+from enas_tf.supernet.mixing import SampledMixing
+from enas_tf.training.steps import distributed_sgd_step, sum_replicas
+
+
+def gumbel_noise(rng: tf.random.Generator, shape, dtype=tf.float32) -> tf.Tensor:
+    """Standard Gumbel noise ``-log(-log(u))``, always finite."""
+    u = rng.uniform(shape, minval=tf.experimental.numpy.finfo(dtype.as_numpy_dtype).tiny,
+                    maxval=1.0, dtype=dtype)
+    return -tf.math.log(-tf.math.log(u))
+
+
+def straight_through_sample(alpha: tf.Tensor, noise: tf.Tensor, tau) -> SampledMixing:
+    """The hard one-hot sample of ``alpha`` (``[edges, ops]``) under Gumbel ``noise``:
+    one-hot in value, ``softmax((log_softmax(alpha) + noise) / tau)`` in gradient."""
+    probs = tf.nn.softmax((tf.nn.log_softmax(alpha, axis=-1) + noise) / tau, axis=-1)
+    index = tf.argmax(probs, axis=-1, output_type=tf.int32)
+    hard = tf.one_hot(index, alpha.shape[-1], dtype=probs.dtype)
+    return SampledMixing(hard - tf.stop_gradient(probs) + probs, index)
+
+
+def tau_at(epoch: int, num_epochs: int, tau_max: float, tau_min: float) -> float:
+    """GDAS's temperature of ``epoch`` (0-based): linear from ``tau_max`` at the first
+    epoch to ``tau_min`` at the last."""
+    if num_epochs <= 1:
+        return float(tau_max)
+    return float(tau_max - (tau_max - tau_min) * epoch / (num_epochs - 1))
+
+
+class GDASStrategy(DARTSStrategy):
+    """Gradient-based search with hard Gumbel samples, over a space with
+    ``weight_shapes`` whose supernet takes ``SampledMixing`` (DARTS, DARTS-FRC, NB201).
+
+    Example::
+
+        config = SearchConfig.for_space("darts", strategy="gdas", dataset="digits")
+        result = Search(config, load_dataset("digits")).run()
+    """
+
+    name = "gdas"
+    stat_names = ("accuracy", "entropy", "loss", "tau")
+    accuracy_label = "validation accuracy of the sampled architectures (architecture steps)"
+    # The supernet trains single sampled paths, so one architecture run alone is on the
+    # distribution of its weights.
+    judge_caveat = None
+
+    def __init__(self, search):
+        super().__init__(search)
+        self.tau = tf.Variable(float(self.config.tau_max), trainable=False, name="tau")
+        self.rng = tf.random.Generator.from_seed(self.config.seed + 7)
+
+    def checkpoint_items(self) -> dict[str, Any]:
+        return {**super().checkpoint_items(), "gumbel_rng": self.rng}
+
+    def start_epoch(self, epoch: int) -> None:
+        super().start_epoch(epoch)
+        cfg = self.config
+        self.tau.assign(tau_at(epoch, cfg.num_epochs, cfg.tau_max, cfg.tau_min))
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        return {**super().end_epoch(epoch), "tau": float(self.tau)}
+
+    # --- the compiled step -----------------------------------------------------------
+
+    def _noise(self) -> dict[str, tf.Tensor]:
+        """One Gumbel sample per searched cell type (drawn in cross-replica context)."""
+        return {cell: gumbel_noise(self.rng, alpha.shape, alpha.dtype)
+                for cell, alpha in self.alphas.items()}
+
+    def sampled_mixing(self, noise: dict[str, tf.Tensor]) -> dict[str, SampledMixing]:
+        """The straight-through samples under ``noise``, the same on every replica."""
+        return {cell: straight_through_sample(alpha, broadcast_from_first_replica(noise[cell]),
+                                              tf.cast(self.tau, alpha.dtype))
+                for cell, alpha in self.alphas.items()}
+
+    def _step(self, images, labels, valid_images, valid_labels):
+        search, cfg = self.search, self.config
+        weight_noise = self._noise()
+
+        def forward(x):
+            return search.supernet(x, self.sampled_mixing(weight_noise), training=True), None
+
+        loss, accuracy = distributed_sgd_step(
+            forward, search.supernet.trainable_variables, search.optimizer, images, labels,
+            search.strategy, cfg.batch_size, cfg.l2_reg, 0.0)
+        # The architecture step reads the updated weights, after the weight pass is done.
+        arch_noise = self._noise()
+        sums = search.strategy.run(self._gdas_arch_step,
+                                   args=(after([loss], valid_images), valid_labels, arch_noise))
+        self.valid_sums.assign_add(sum_replicas(search.strategy, sums))
+        return loss, accuracy
+
+    def _gdas_arch_step(self, valid_images, valid_labels, noise):
+        """One Adam step of the alphas on a fresh sample's validation CE."""
+        with tf.GradientTape() as tape:
+            loss, correct = self._ce(valid_images, valid_labels, self.sampled_mixing(noise))
+        grads = tape.gradient(loss, list(self.alphas.values()))
+        return self._apply_arch_gradients(grads, loss, correct, valid_labels)
+
+    def derive(self, seed: int) -> tuple[tuple[int, ...], dict[str, Any]]:
+        arc, info = super().derive(seed)
+        info.pop("order")
+        return arc, info | {"tau": float(self.tau)}
+

@@ -1,0 +1,42 @@
+"""How a cell-space supernet is told which ops to run on its edges.
+
+One mechanism for every strategy: per edge either a *weighted* row (DARTS: every op runs,
+``sum_o w[o] * op_o(x)``) or a *sampled* row (GDAS, ENAS, random: only op ``index[e]``
+runs, in a ``tf.switch_case``). A sampled edge returns
+
+    w[i] * op_i(x) + sum_{o != i} w[o]
+
+with ``i = index[e]``: the value is ``op_i(x)`` when ``w`` is a one-hot row, and every
+``w[o]`` still receives a gradient (GDAS's straight-through estimator, AutoDL-Projects
+``forward_gdas``). A discrete architecture is the sampled form with constant one-hot rows.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import tensorflow as tf
+
+
+class SampledMixing(NamedTuple):
+    """One sampled op per edge: ``weights [edges, ops]`` (one-hot in value) and
+    ``index [edges]`` (int32, the op each edge runs)."""
+
+    weights: tf.Tensor
+    index: tf.Tensor
+
+
+def discrete_mixing(arc, num_ops: int) -> SampledMixing:
+    """A discrete choice of one op per edge (``arc`` int ``[edges]``) as sampled mixing."""
+    index = tf.cast(arc, tf.int32)
+    return SampledMixing(tf.one_hot(index, num_ops), index)
+
+
+def is_sampled(mixing) -> bool:
+    return isinstance(mixing, SampledMixing)
+
+
+def sampled_output(h: tf.Tensor, weight_row: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """``w[i] * h + sum_{o != i} w[o]`` for the op ``i = index`` whose output is ``h``."""
+    chosen = tf.gather(weight_row, index)
+    return chosen * h + (tf.reduce_sum(weight_row) - chosen)
