@@ -27,8 +27,8 @@ HELP = {
     "search_space": "What is searched or trained: micro (ENAS cells, official defaults of "
                     "the micro scripts), macro (an ENAS whole network), darts (the DARTS "
                     "cell space), darts_frc (its normal cell, with GDAS's fixed reduction "
-                    "cell) or nb201 (the NAS-Bench-201 cell); unset flags take that "
-                    "space's official settings.",
+                    "cell), nb201 (the NAS-Bench-201 cell) or rnn (the ENAS recurrent cell, "
+                    "language modelling); unset flags take that space's official settings.",
     "strategy": "Search: how architectures are chosen: enas (a REINFORCE controller "
                 "samples one per step), darts (softmax-weighted architecture weights "
                 "learned by gradient on the validation split), gdas (one hard Gumbel "
@@ -53,10 +53,29 @@ HELP = {
     "skip_target": "Macro controller: the skip probability the skip penalty pulls towards.",
     "skip_weight": "Macro controller: weight of the skip penalty (KL to skip_target) in the "
                    "loss; 0 disables.",
+    "hidden_size": "Recurrent space: hidden (= embedding) size of the language model.",
+    "bptt": "Recurrent space: truncated-BPTT segment length.",
+    "random_bptt": "Recurrent space: training segments of random length around bptt "
+                   "(enas_lm); the learning rate scales with each segment's length.",
+    "drop_word": "Recurrent space: drop rate of whole embedding rows (words).",
+    "drop_embedding": "Recurrent space: variational drop rate of the embedded inputs.",
+    "drop_cell_input": "Recurrent space: variational drop rate of x_t inside the cell.",
+    "drop_hidden": "Recurrent space: variational drop rate of h_{t-1} and every node's "
+                   "input inside the cell.",
+    "drop_output": "Recurrent space: variational drop rate of the cell outputs before "
+                   "the tied softmax.",
+    "activation_reg": "Recurrent space: weight of mean(h_t^2) in the loss.",
+    "slowness_reg": "Recurrent space: weight of mean((h_t - h_{t-1})^2) in the loss.",
+    "init_range": "Recurrent space: weights start uniform in [-init_range, init_range].",
+    "asgd_patience": "Final recurrent: averaged SGD starts once the validation perplexity "
+                     "is worse than the best of the epochs before the last N.",
     "sep_as_conv": "Final macro: build the separable ops as plain convolutions, as the "
                    "official final network did (its published size).",
-    "dataset": "Data set: cifar10 (TFDS) or digits (offline, bundled with scikit-learn).",
-    "data_dir": "TFDS data directory holding cifar10 (default: ~/tensorflow_datasets).",
+    "dataset": "Data set: cifar10 (TFDS) or digits (offline, bundled with scikit-learn) "
+               "for the image spaces; ptb (Penn Treebank text files in --data_dir) or "
+               "python_docs (offline text: the Python documentation) for rnn.",
+    "data_dir": "TFDS data directory holding cifar10 (default: ~/tensorflow_datasets); for "
+                "ptb, the directory of ptb.train.txt, ptb.valid.txt and ptb.test.txt.",
     "download": "Let TFDS download CIFAR-10 when it is absent.",
     "num_valid": "Training images held out as a validation split (the controller's, in "
                  "search; final training uses none by default).",
@@ -187,7 +206,9 @@ def run_search(config: SearchConfig, data, strategy) -> None:
     notation = search.search_space.notation(result["arc"])
     if notation != result["architecture"]["enas_string"]:
         print(f"in the space's notation: {notation}")
-    print(f"validation accuracy of the derived architecture: {result['valid_accuracy']:.4f}")
+    name = search.metric.name
+    print(f"validation {name} of the derived architecture (shared weights): "
+          f"{result[f'valid_{name}']:.4f}")
     for line in describe_search_facts(result["search_facts"]):
         print(line)
     if "benchmark" in result:
@@ -204,7 +225,8 @@ def print_model_facts(facts: dict[str, int], space, arc) -> None:
     print(f"trainable parameters: {facts['parameters']:,}" + (
         f" without the auxiliary head (as the official code counts), {with_aux:,} with it"
         if with_aux != facts["parameters"] else ""))
-    print(f"multiply-adds per image: {facts['multiply_adds_per_image']:,}", flush=True)
+    unit = "image" if "multiply_adds_per_image" in facts else "token"
+    print(f"multiply-adds per {unit}: {facts[f'multiply_adds_per_{unit}']:,}", flush=True)
 
 
 def print_as_published(config, arc, num_classes: int, image_shape) -> None:
@@ -226,12 +248,16 @@ def print_as_published(config, arc, num_classes: int, image_shape) -> None:
 
 
 def run_final(config: FinalConfig, arc, data, strategy) -> None:
-    from enas_tf.training.final import FinalTraining
+    from enas_tf.training import make_final_training
 
-    training = FinalTraining(config, arc, data, strategy)
+    training = make_final_training(config, arc, data, strategy)
     print_model_facts(training.facts, training.model.search_space, arc)
     result = training.run()
-    print(f"test accuracy: {result['test_accuracy']:.4f}")
+    if "test_perplexity" in result:
+        print(f"valid perplexity: {result['valid_perplexity']:.2f}")
+        print(f"test perplexity: {result['test_perplexity']:.2f}")
+    else:
+        print(f"test accuracy: {result['test_accuracy']:.4f}")
     print(f"model: {result['model_file']}")
 
 

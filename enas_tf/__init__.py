@@ -1,5 +1,5 @@
 """enas-tf: weight-sharing neural architecture search (ENAS, DARTS, GDAS) for TensorFlow 2 /
-Keras.
+Keras, over image cells and networks and recurrent cells.
 
 The public API, usable from a notebook::
 
@@ -12,6 +12,12 @@ The public API, usable from a notebook::
                                    batch_size=64, num_epochs=5, output_dir="runs/nb_macro")
     darts = SearchConfig.for_space("darts", dataset="digits", num_layers=5, filters=8,
                                    num_valid=748, num_epochs=5, output_dir="runs/nb_darts")
+    text = load_dataset("python_docs")          # the recurrent space: language models
+    rnn = SearchConfig.for_space("rnn", dataset="python_docs", num_nodes=6, hidden_size=64,
+                                 batch_size=32, num_epochs=5, output_dir="runs/nb_rnn")
+    lm = make_final_training(FinalConfig.for_space("rnn", dataset="python_docs",
+                                                   hidden_size=128, num_epochs=5),
+                             arc, text).run()    # arc: e.g. the rnn search's result["arc"]
 
 Importing the package registers every Keras layer and model it defines, so saved
 ``.keras`` models load with ``keras.models.load_model``.
@@ -22,18 +28,22 @@ from enas_tf.config import FinalConfig, SearchConfig
 from enas_tf.controllers.macro_controller import MacroController
 from enas_tf.controllers.micro_controller import MicroController
 from enas_tf.controllers.reinforce import Reinforce
-from enas_tf.data import DataNotFoundError, ImageSplits, load_dataset
+from enas_tf.controllers.rnn_controller import RecurrentCellController
+from enas_tf.data import DataNotFoundError, ImageSplits, TextSplits, load_dataset
+from enas_tf.layers.rnn_cell import EnasRnnCell
 from enas_tf.export import load_architecture
 from enas_tf.models.darts_final import FinalDartsNetwork
 from enas_tf.models.macro_fixed import FinalMacroNetwork, FixedMacroNetwork
 from enas_tf.models.micro_final import FinalMicroNetwork
 from enas_tf.models.micro_fixed import FixedMicroNetwork
 from enas_tf.models.nb201_network import NasBench201Network
+from enas_tf.models.rnn_lm import RecurrentLanguageModel
 from enas_tf.search_spaces.base import InvalidArchitectureError, SearchSpace
 from enas_tf.search_spaces.darts import PUBLISHED_GENOTYPES, DartsSearchSpace
 from enas_tf.search_spaces.macro import PUBLISHED_ENAS_MACRO_ARC, MacroSearchSpace
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace
 from enas_tf.search_spaces.nb201 import NasBench201SearchSpace
+from enas_tf.search_spaces.rnn import ENAS_LM_CELL, RecurrentCellSearchSpace
 from enas_tf.strategies import STRATEGY_NAMES, get_strategy
 from enas_tf.strategies.darts import DARTSStrategy
 from enas_tf.strategies.enas import ENASStrategy
@@ -42,7 +52,10 @@ from enas_tf.supernet.darts import DartsSupernet
 from enas_tf.supernet.macro import MacroSupernet
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.supernet.nb201 import NasBench201Supernet
+from enas_tf.supernet.rnn import RecurrentSupernet
+from enas_tf.training import make_final_training
 from enas_tf.training.final import FinalTraining
+from enas_tf.training.final_lm import LanguageModelTraining
 from enas_tf.training.search import MicroSearch, Search
 
 __version__ = "0.1.0"
@@ -57,5 +70,7 @@ __all__ = [
     "MicroController", "MicroSearch", "MicroSearchSpace", "MicroSupernet",
     "PUBLISHED_ENAS_MACRO_ARC", "PUBLISHED_ENAS_MICRO_ARC", "Reinforce", "SPACE_NAMES",
     "Search", "SearchConfig", "SearchSpace", "get_components", "load_architecture",
-    "load_dataset",
+    "load_dataset", "ENAS_LM_CELL", "EnasRnnCell", "LanguageModelTraining",
+    "RecurrentCellController", "RecurrentCellSearchSpace", "RecurrentLanguageModel",
+    "RecurrentSupernet", "TextSplits", "make_final_training",
 ]

@@ -18,7 +18,7 @@ from enas_tf.strategies import STRATEGY_NAMES
 
 CLIP_MODES = ("per_variable", "global")
 
-DATASETS = ("cifar10", "digits")
+DATASETS = ("cifar10", "digits", "ptb", "python_docs")
 # Supernet weight layouts (``enas_tf.supernet.micro``): the official one, or one weight
 # set per op shared by every source node and one cell-output kernel for every node.
 WEIGHT_SHARING = ("official", "compact")
@@ -80,6 +80,18 @@ class RunConfig(ConfigFields):
     num_branches: int = 6  # Macro: the first num_branches ops are allowed.
     keep_prob: float = 0.9
     aux_weight: float = 0.4
+    # Recurrent space (language models; rates are drop rates, as enas_lm's).
+    hidden_size: int = 200
+    bptt: int = 35
+    random_bptt: bool = True
+    drop_word: float = 0.1
+    drop_embedding: float = 0.2
+    drop_cell_input: float = 0.75
+    drop_hidden: float = 0.25
+    drop_output: float = 0.75
+    activation_reg: float = 0.0
+    slowness_reg: float = 1.0
+    init_range: float = 0.04
     # SGD.
     batch_size: int = 160
     num_epochs: int = 150
@@ -118,10 +130,13 @@ class RunConfig(ConfigFields):
     # Fields that must be integers >= 1.
     POSITIVE_INTS: ClassVar[tuple[str, ...]] = (
         "num_layers", "num_nodes", "batch_size", "num_epochs", "lr_t0", "lr_t_mul",
-        "log_every", "max_checkpoints", "num_devices")
+        "log_every", "max_checkpoints", "num_devices", "hidden_size", "bptt")
     # Fields that must be >= 0.
     NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("aux_weight", "l2_reg", "grad_bound", "momentum",
-                                               "data_threads", "weight_decay")
+                                               "data_threads", "weight_decay", "activation_reg",
+                                               "slowness_reg", "init_range")
+    DROP_RATES: ClassVar[tuple[str, ...]] = ("drop_word", "drop_embedding", "drop_cell_input",
+                                             "drop_hidden", "drop_output")
     # Fields whose value must be one of a fixed set.
     CHOICES: ClassVar[dict[str, tuple]] = {"search_space": SPACE_NAMES, "dataset": DATASETS,
                                            "verbose": (0, 1), "grad_clip": CLIP_MODES}
@@ -132,7 +147,14 @@ class RunConfig(ConfigFields):
             _need(getattr(self, name) in allowed,
                   f"{name} must be one of {', '.join(map(str, allowed))}, "
                   f"got {getattr(self, name)!r}.")
-        get_components(self.search_space).check_config(self)
+        components = get_components(self.search_space)
+        _need(self.dataset in components.datasets,
+              f"the {self.search_space} space runs on {', '.join(components.datasets)}, not "
+              f"{self.dataset}.")
+        components.check_config(self)
+        for name in self.DROP_RATES:
+            _need(0.0 <= getattr(self, name) < 1.0,
+                  f"{name} must be in [0, 1), got {getattr(self, name)}.")
         for name in self.POSITIVE_INTS:
             _need(int(getattr(self, name)) >= 1,
                   f"{name} must be >= 1, got {getattr(self, name)}.")
@@ -293,9 +315,13 @@ class FinalConfig(RunConfig):
     eval_every: int = 1  # Test-set evaluation every this many epochs (and at the end).
     # Macro: separable ops as plain convs, as the official final network built them.
     sep_as_conv: bool = False
+    # Recurrent: averaged SGD starts once the validation perplexity is worse than the
+    # best of the epochs before the last asgd_patience ones (enas_lm: 10).
+    asgd_patience: int = 10
     output_dir: str = "runs/enas_micro_final"
 
-    POSITIVE_INTS: ClassVar[tuple[str, ...]] = RunConfig.POSITIVE_INTS + ("eval_every",)
+    POSITIVE_INTS: ClassVar[tuple[str, ...]] = RunConfig.POSITIVE_INTS + ("eval_every",
+                                                                          "asgd_patience")
     NON_NEGATIVE: ClassVar[tuple[str, ...]] = RunConfig.NON_NEGATIVE + ("num_valid", "cutout")
     RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = (
         RunConfig.RESUMABLE_CHANGES + ("eval_every",))

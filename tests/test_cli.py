@@ -16,7 +16,7 @@ def _run(*args):
 
 @pytest.mark.parametrize("args, message", [
     (["--filters=3"], "filters must be an even number >= 2"),
-    (["--dataset=mnist"], "value should be one of <cifar10|digits>"),
+    (["--dataset=mnist"], "value should be one of <cifar10|digits|ptb|python_docs>"),
     (["--lr_min=1.0"], "need 0 <= lr_min <= lr_max"),
     (["--flagfile=flags/does_not_exist.cfg"], "does_not_exist.cfg"),
     (["--mode=final", "--controller_lr=0.1"], "--controller_lr does not apply to --mode=final"),
@@ -36,7 +36,7 @@ def _run(*args):
     (["--mode=draw", "--arc=0 1 2"], "must have 40 integers, got 3"),
     (["--mode=draw", "--arc_file=/absent/arc.json"], "architecture file /absent/arc.json"),
     (["--mode=draw", "--dataset=digits"], "--dataset does not apply to --mode=draw"),
-    (["--search_space=cells"], "value should be one of <micro|macro|darts|darts_frc|nb201>"),
+    (["--search_space=cells"], "value should be one of <micro|macro|darts|darts_frc|nb201|rnn>"),
     (["--strategy=bohb"], "value should be one of <enas|darts|gdas|random>"),
     (["--strategy=gdas"], "strategy gdas does not search the micro space"),
     (["--search_space=darts_frc", "--filters=6"], "filters must be a multiple of 4"),
@@ -60,6 +60,16 @@ def _run(*args):
      "the published macro architecture needs num_layers=24 or fewer"),
     (["--search_space=macro", "--mode=final", "--arc=0 1", "--num_layers=3", "--summary_only"],
      "macro architecture must have 6 integers, got 2"),
+    (["--search_space=rnn", "--dataset=digits"], "the rnn space runs on ptb, python_docs"),
+    (["--dataset=ptb"], "the micro space runs on cifar10, digits, not ptb"),
+    (["--search_space=rnn", "--dataset=python_docs", "--num_devices=2"],
+     "the rnn space runs on one device"),
+    (["--search_space=rnn", "--dataset=python_docs", "--drop_hidden=1.0"],
+     "drop_hidden must be in [0, 1)"),
+    (["--search_space=rnn", "--mode=final", "--summary_only", "--num_nodes=2", "--arc=0 2 3 0"],
+     "position 2 (node2/input): 3 is out of range [0, 1]"),
+    (["--search_space=rnn", "--mode=final", "--summary_only", "--num_nodes=9"],
+     "the published rnn architecture needs num_nodes=8"),
     (["--search_space=macro", "--mode=final", "--sep_as_conv", "--mode=search"],
      "--sep_as_conv does not apply to --mode=search"),
 ])
@@ -108,6 +118,10 @@ FLAG_FILES = (
     ("quickstart_nb201_enas.cfg", "temperature=5.0"),
     ("quickstart_nb201_random.cfg", "strategy='random'"),
     ("quickstart_nb201_final.cfg", "FinalConfig(search_space='nb201'"),
+    ("ptb_search.cfg", "controller_lr=5e-05"),
+    ("ptb_final.cfg", "hidden_size=800"),
+    ("quickstart_rnn.cfg", "SearchConfig(search_space='rnn'"),
+    ("quickstart_rnn_final.cfg", "FinalConfig(search_space='rnn'"),
 )
 
 

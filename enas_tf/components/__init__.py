@@ -27,6 +27,7 @@ SPACES: dict[str, str] = {
     "darts": "enas_tf.components.darts",
     "darts_frc": "enas_tf.components.darts:FRC_COMPONENTS",
     "nb201": "enas_tf.components.nb201",
+    "rnn": "enas_tf.components.rnn",
 }
 SPACE_NAMES = tuple(SPACES)
 
@@ -58,6 +59,9 @@ class SpaceComponents:
         where they differ from the config classes' defaults (the micro ones).
       check_config: ``config -> None``; raises ``ValueError`` naming a setting the space
         cannot honour.
+      reinforce_kwargs: the controller optimizer's settings where they differ from the
+        official CIFAR-10 ones (enas_lm: Adam with TF's default betas and epsilon).
+      datasets: the ``--dataset`` values the space runs on.
     """
 
     name: str
@@ -74,6 +78,8 @@ class SpaceComponents:
     check_config: Callable[[Any], None] = lambda config: None
     adapt_published: Callable[[Any, str], str] = lambda space, text: text
     strategies: tuple[str, ...] = ("enas",)
+    reinforce_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    datasets: tuple[str, ...] = ("cifar10", "digits")
 
     def make_controller(self, space, config):
         """The controller of a search run, with ``config``'s settings."""
@@ -93,6 +99,13 @@ class SpaceComponents:
             raise InvalidArchitectureError(
                 f"the published {self.name} architecture needs {needs or 'other settings'}; "
                 "give an architecture (--arc or --arc_file) for these settings.") from None
+
+
+def refuse_weight_sharing_choice(config) -> None:
+    """For spaces other than micro: ``weight_sharing`` (micro's layout choice) must be
+    left at its default."""
+    if getattr(config, "weight_sharing", "official") != "official":
+        raise ValueError("weight_sharing applies to the micro space.")
 
 
 def get_components(name: str) -> SpaceComponents:

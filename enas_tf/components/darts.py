@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from enas_tf.components import SpaceComponents
+from enas_tf.components import SpaceComponents, refuse_weight_sharing_choice
 from enas_tf.search_spaces.darts import PUBLISHED_DARTS_ARC, PUBLISHED_FRC_ARC
 
 SEARCH_DEFAULTS = dict(
@@ -64,8 +64,7 @@ def check_config(config) -> None:
     if config.num_layers < 3:
         raise ValueError(f"a DARTS network needs at least 3 cells (num_layers), got "
                          f"{config.num_layers}.")
-    if getattr(config, "weight_sharing", "official") != "official":
-        raise ValueError("weight_sharing applies to the micro space.")
+    refuse_weight_sharing_choice(config)
     if config.search_space == "darts_frc" and config.filters % 4:
         raise ValueError(f"GDAS's fixed reduction cell runs 8-group convolutions on 2C "
                          f"channels: filters must be a multiple of 4, got {config.filters}.")

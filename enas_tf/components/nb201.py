@@ -14,7 +14,7 @@ benchmark's 200-epoch recipe.
 
 from __future__ import annotations
 
-from enas_tf.components import SpaceComponents
+from enas_tf.components import SpaceComponents, refuse_weight_sharing_choice
 from enas_tf.search_spaces.nb201 import RESNET_CELL
 
 SEARCH_DEFAULTS = dict(
@@ -62,8 +62,7 @@ def make_final_model(space, arc, config, num_classes: int):
 
 
 def check_config(config) -> None:
-    if getattr(config, "weight_sharing", "official") != "official":
-        raise ValueError("weight_sharing applies to the micro space.")
+    refuse_weight_sharing_choice(config)
 
 
 COMPONENTS = SpaceComponents(

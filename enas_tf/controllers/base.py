@@ -124,3 +124,13 @@ class Controller(tf.Module, abc.ABC):
         probs = tf.nn.softmax(logits)
         entropy = tf.stop_gradient(-tf.reduce_sum(probs * tf.nn.log_softmax(logits)))
         return choice, neg_log_prob, entropy, probs
+
+    def _decide(self, logits, forced, greedy: bool):
+        """Choices for the rows of ``logits``, their summed -log p and the entropy as the
+        official macro and PTB controllers take it: ``-p log p`` of the chosen choices
+        only (not the whole softmax's entropy)."""
+        choices = self._pick(logits, forced, greedy)
+        neg_log_probs = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=choices,
+                                                                       logits=logits)
+        entropy = tf.stop_gradient(tf.reduce_sum(neg_log_probs * tf.exp(-neg_log_probs)))
+        return choices, tf.reduce_sum(neg_log_probs), entropy

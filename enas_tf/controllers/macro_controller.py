@@ -67,14 +67,6 @@ class MacroController(Controller):
             self.rng = tf.random.Generator.from_seed(seed)
         self._skip_targets = tf.constant([1.0 - skip_target, skip_target])
 
-    def _decide(self, logits, forced, greedy):
-        """Choices for the rows of ``logits``, their summed -log p and official entropy."""
-        choices = self._pick(logits, forced, greedy)
-        neg_log_probs = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=choices,
-                                                                       logits=logits)
-        entropy = tf.stop_gradient(tf.reduce_sum(neg_log_probs * tf.exp(-neg_log_probs)))
-        return choices, tf.reduce_sum(neg_log_probs), entropy
-
     def _run(self, forced_arc, return_probs=False, greedy=False):
         num_layers = self.search_space.num_layers
         c = h = tf.zeros([1, self.lstm_size])

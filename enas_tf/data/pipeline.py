@@ -95,6 +95,29 @@ class ImageSplits:
         return splits
 
     @property
+    def metric(self):
+        """What architectures are measured by on these data (``enas_tf.training.metrics``)."""
+        from enas_tf.training.metrics import ACCURACY
+
+        return ACCURACY
+
+    def for_run(self, config) -> "ImageSplits":
+        """The same splits served with ``config``'s input-pipeline options."""
+        return self.with_pipeline(PipelineOptions(
+            config.data_parallel_calls, config.data_prefetch, config.data_threads))
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        """Batches in one pass over the training split."""
+        return -(-len(self.train[0]) // batch_size)
+
+    def check_batch_size(self, batch_size: int, splits=("train", "valid")) -> None:
+        """Refuses a batch larger than a split, naming the sizes."""
+        sizes = {split: len(getattr(self, split)[0]) for split in splits}
+        if any(size < batch_size for size in sizes.values()):
+            names = " or ".join(f"{split} ({size})" for split, size in sizes.items())
+            raise ValueError(f"batch_size={batch_size} is larger than the {names} split.")
+
+    @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(int(d) for d in self.train[0].shape[1:])
 

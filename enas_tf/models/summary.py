@@ -47,11 +47,13 @@ def trainable_parameters(layer) -> int:
     return int(sum(_num(w.shape) for w in layer.trainable_weights))
 
 
-def describe_model(model, image_shape: tuple[int, int, int]) -> dict[str, int]:
+def describe_model(model, image_shape: tuple[int, int, int] | None) -> dict[str, int]:
     """Trainable parameter counts, as the official code and papers count them (without
     the auxiliary head, which serves training only) and with it, and the multiply-adds
-    per image at inference."""
+    per image at inference (``image_shape`` None, a language model: per token)."""
     total = trainable_parameters(model)
     aux = trainable_parameters(model.aux_head) if getattr(model, "aux_head", None) else 0
-    return {"parameters": total - aux, "parameters_with_aux_head": total,
-            "multiply_adds_per_image": multiply_adds_per_image(model, image_shape)}
+    facts = {"parameters": total - aux, "parameters_with_aux_head": total}
+    if image_shape is None:  # a language model: per token, counted by the model
+        return {**facts, "multiply_adds_per_token": model.multiply_adds_per_token()}
+    return {**facts, "multiply_adds_per_image": multiply_adds_per_image(model, image_shape)}

@@ -95,6 +95,21 @@ class SearchStrategy(abc.ABC):
         return " ".join(f"{name.replace('_', ' ')} {stats[name]:.3f}" for name in self.stat_names)
 
 
+def make_search_steps(search, reinforce):
+    """The compiled steps of a search over ``search.supernet``: ``SearchSteps``, or
+    ``LanguageSearchSteps`` when the data are text (perplexity)."""
+    cfg = search.config
+    if search.metric.name == "perplexity":
+        from enas_tf.training.lm_steps import LanguageSearchSteps
+
+        return LanguageSearchSteps(search.supernet, search.optimizer, reinforce,
+                                   search.strategy, cfg)
+    from enas_tf.training.steps import SearchSteps
+
+    return SearchSteps(search.supernet, search.optimizer, reinforce, search.strategy,
+                       cfg.batch_size, cfg.l2_reg, cfg.aux_weight, jit_compile=cfg.jit_compile)
+
+
 def softmax_entropy(logits: np.ndarray) -> float:
     """Entropy of the softmax of each row of ``logits``, summed over the rows."""
     logits = np.asarray(logits, dtype=np.float64)
@@ -105,22 +120,23 @@ def softmax_entropy(logits: np.ndarray) -> float:
 
 def best_of_samples(search, sample_arc, num: int, seed: int) -> tuple[tuple[int, ...], dict]:
     """The best of ``num`` architectures from ``sample_arc()``, all scored on the same
-    validation batch (ENAS's derivation, and random search's); with what to record."""
+    validation batch (ENAS's derivation, and random search's) by the data's metric
+    (accuracy, or enas_lm's ``80 / perplexity``); with what to record."""
     from enas_tf.training.progress import Progress
 
-    cfg = search.config
+    cfg, metric = search.config, search.metric
     dataset = search.data.dataset("valid", cfg.batch_size, shuffle_seed=seed,
                                   drop_remainder=True)
     images, labels = next(iter(search.strategy.experimental_distribute_dataset(dataset)))
     progress = Progress(num, cfg.verbose, "sampling", unit="architecture")
-    best_arc, best_score, scores = None, -1.0, []
+    best_arc, best_reward, values = None, -np.inf, []
     for i in range(num):
         arc = sample_arc()
-        correct, total = search.count_correct(images, labels, arc)
-        scores.append(float(correct) / float(total))
-        if scores[-1] > best_score:
-            best_arc, best_score = arc.numpy(), scores[-1]
-        progress.update(i + 1, [("best minibatch accuracy", best_score)])
+        sums = [float(v) for v in search.count_correct(images, labels, arc)]
+        values.append(float(metric.value(*sums)))
+        if float(metric.reward(*sums)) > best_reward:
+            best_arc, best_reward, best_value = arc.numpy(), float(metric.reward(*sums)), values[-1]
+        progress.update(i + 1, [(f"best minibatch {metric.name}", best_value)])
     return search.search_space.validate(best_arc), {
-        "minibatch_accuracy": best_score, "num_samples": num,
-        "sampled_minibatch_accuracy_mean": float(np.mean(scores))}
+        f"minibatch_{metric.name}": best_value, "num_samples": num,
+        f"sampled_minibatch_{metric.name}_mean": float(np.mean(values))}

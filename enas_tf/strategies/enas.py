@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 
 from enas_tf.controllers.reinforce import Reinforce
-from enas_tf.strategies.base import SearchStrategy, best_of_samples
+from enas_tf.strategies.base import SearchStrategy, best_of_samples, make_search_steps
 from enas_tf.training.progress import Progress
 from enas_tf.training.run_dir import epoch_seed
-from enas_tf.training.steps import SearchSteps
 from enas_tf.training.summaries import write_policy_pictures
 
 
@@ -36,15 +35,22 @@ class ENASStrategy(SearchStrategy):
         self.controller = search.components.make_controller(self.search_space, cfg)
         self.reinforce = Reinforce(self.controller, learning_rate=cfg.controller_lr,
                                    entropy_weight=cfg.entropy_weight,
-                                   baseline_decay=cfg.baseline_decay)
-        self.steps = SearchSteps(search.supernet, search.optimizer, self.reinforce,
-                                 search.strategy, cfg.batch_size, cfg.l2_reg, cfg.aux_weight,
-                                 jit_compile=cfg.jit_compile)
+                                   baseline_decay=cfg.baseline_decay,
+                                   **search.components.reinforce_kwargs)
+        self.steps = make_search_steps(search, self.reinforce)
+        if search.metric.name != "accuracy":
+            self.accuracy_label = ("sampled architectures' validation "
+                                   f"{search.metric.reward_label} (shared weights)")
         self.stat_names = ("accuracy", "entropy", "reward", "log_prob", "baseline",
                            *self.controller.stat_names)
+        if search.metric.name != "accuracy":  # e.g. the perplexity the rewards stand for
+            self.stat_names += (f"valid_{search.metric.name}",)
 
     def checkpoint_items(self) -> dict[str, Any]:
         return {"controller": self.controller, "reinforce": self.reinforce}
+
+    def start_epoch(self, epoch: int) -> None:
+        self.steps.start_epoch()
 
     def shared_step(self, images, labels):
         loss, accuracy, _ = self.steps.search_step(images, labels)
@@ -67,6 +73,9 @@ class ENASStrategy(SearchStrategy):
             progress.update(update + 1, [("sampled valid accuracy", collected["accuracy"][-1]),
                                          ("entropy", collected["entropy"][-1])])
         means = {key: float(np.mean(values)) for key, values in collected.items()}
+        metric = search.metric
+        if metric.name != "accuracy":
+            means[f"valid_{metric.name}"] = metric.from_reward(means["accuracy"])
         return means | {"baseline": float(self.reinforce.baseline)}
 
     def most_likely(self) -> tuple[int, ...]:

@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from enas_tf.strategies.base import SearchStrategy, best_of_samples
+from enas_tf.strategies.base import SearchStrategy, best_of_samples, make_search_steps
 from enas_tf.training.progress import Progress
 from enas_tf.training.run_dir import epoch_seed
-from enas_tf.training.steps import SearchSteps
 
 
 class RandomStrategy(SearchStrategy):
@@ -33,15 +32,17 @@ class RandomStrategy(SearchStrategy):
     def __init__(self, search):
         super().__init__(search)
         cfg = self.config
-        self.steps = SearchSteps(search.supernet, search.optimizer, None, search.strategy,
-                                 cfg.batch_size, cfg.l2_reg, cfg.aux_weight,
-                                 jit_compile=cfg.jit_compile)
+        self.steps = make_search_steps(search, None)
         self.rng = tf.random.Generator.from_seed(cfg.seed)
         self.num_choices = tf.constant([d.num_choices for d in self.search_space.decisions],
                                        tf.float32)
         self.sample_arc = tf.function(self._sample_arc)
         self.step = tf.function(lambda images, labels: self.steps._train_step(
-            images, labels, self._sample_arc()), jit_compile=cfg.jit_compile)
+            images, labels, self._sample_arc()), jit_compile=cfg.jit_compile,
+            input_signature=self.steps.batch_signature)
+        if search.metric.name != "accuracy":
+            self.accuracy_label = ("random architectures' validation "
+                                   f"{search.metric.reward_label} (shared weights)")
         # The best architecture scored so far and its minibatch accuracy (checkpointed).
         self.best_arc = tf.Variable(tf.zeros([self.search_space.num_decisions], tf.int32),
                                     trainable=False, name="best_arc")
@@ -57,11 +58,15 @@ class RandomStrategy(SearchStrategy):
         return {"random_rng": self.rng, "best_arc": self.best_arc,
                 "best_accuracy": self.best_accuracy}
 
+    def start_epoch(self, epoch: int) -> None:
+        self.steps.start_epoch()
+
     def shared_step(self, images, labels):
         return self.step(images, labels)
 
     def _score_random(self, num: int, seed: int, what: str) -> list[tuple[float, np.ndarray]]:
-        """``num`` random architectures, each scored on its own validation minibatch."""
+        """``num`` random architectures, each scored on its own validation minibatch by
+        the metric's reward (accuracy, or ``80 / perplexity``)."""
         cfg, search = self.config, self.search
         dataset = search.data.dataset("valid", cfg.batch_size, shuffle_seed=seed, repeat=True,
                                       drop_remainder=True)
@@ -70,9 +75,9 @@ class RandomStrategy(SearchStrategy):
         scored = []
         for i in range(num):
             arc = self.sample_arc()
-            correct, total = search.count_correct(*next(batches), arc)
-            scored.append((float(correct) / float(total), arc.numpy()))
-            progress.update(i + 1, [("best minibatch accuracy", max(s for s, _ in scored))])
+            sums = [float(v) for v in search.count_correct(*next(batches), arc)]
+            scored.append((float(search.metric.reward(*sums)), arc.numpy()))
+            progress.update(i + 1, [("best minibatch reward", max(s for s, _ in scored))])
         return scored
 
     def end_epoch(self, epoch: int) -> dict[str, float]:

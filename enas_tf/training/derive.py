@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from absl import logging
 
+from enas_tf.training.metrics import ACCURACY, Metric
 from enas_tf.training.progress import Progress
 from enas_tf.training.steps import batches_accuracy, split_batches
 
@@ -21,8 +22,9 @@ from enas_tf.training.steps import batches_accuracy, split_batches
 def judge_architecture(search, arc, seed: int) -> dict[str, Any]:
     """``arc`` scored on the whole validation split with the shared weights of
     ``search``, next to the strategy's most likely architecture and
-    ``derive_random_samples`` uniformly random ones scored the same way."""
-    cfg, space = search.config, search.search_space
+    ``derive_random_samples`` uniformly random ones scored the same way, all by the
+    data's metric (``valid_accuracy``, or ``valid_perplexity`` for text)."""
+    cfg, space, metric = search.config, search.search_space, search.metric
     batches = split_batches(search.strategy, search.data, "valid", cfg.batch_size)
     progress = Progress(cfg.derive_random_samples + 2, cfg.verbose, "judging",
                         unit="architecture")
@@ -30,30 +32,31 @@ def judge_architecture(search, arc, seed: int) -> dict[str, Any]:
     def on_valid(candidate) -> float:
         arch = search.method.arch_input(space.validate(candidate))
         return batches_accuracy(
-            lambda images, labels: search.count_correct(images, labels, arch), batches)
+            lambda images, labels: search.count_correct(images, labels, arch), batches, metric)
 
     arc = space.validate(arc)
-    valid_accuracy = on_valid(arc)
+    valid_value = on_valid(arc)
     likely = search.method.most_likely()
-    likely_accuracy = valid_accuracy if likely == arc else on_valid(likely)
+    likely_value = valid_value if likely == arc else on_valid(likely)
     progress.update(2)
     rng = np.random.default_rng(seed)
-    random_accuracies, random_arcs = [], []
+    random_values, random_arcs = [], []
     for i in range(cfg.derive_random_samples):
         random_arcs.append(space.random_architecture(rng))
-        random_accuracies.append(on_valid(random_arcs[-1]))
+        random_values.append(on_valid(random_arcs[-1]))
         progress.update(3 + i)
-    logging.info("Derived architecture: %.4f validation accuracy with the shared weights; "
-                 "%d random ones: %.4f on average.", valid_accuracy, len(random_accuracies),
-                 float(np.mean(random_accuracies)))
+    name = metric.name
+    logging.info("Derived architecture: %.4f validation %s with the shared weights; "
+                 "%d random ones: %.4f on average.", valid_value, name, len(random_values),
+                 float(np.mean(random_values)))
     return {"arc": list(arc), "architecture": space.to_json(arc),
-            "valid_accuracy": valid_accuracy,
-            "most_likely": {"arc": list(likely), "valid_accuracy": likely_accuracy},
+            f"valid_{name}": valid_value,
+            "most_likely": {"arc": list(likely), f"valid_{name}": likely_value},
             "random_architectures": {
-                "num": len(random_accuracies),
-                "valid_accuracy_mean": float(np.mean(random_accuracies)),
-                "valid_accuracy_std": float(np.std(random_accuracies)),
-                "valid_accuracies": random_accuracies,
+                "num": len(random_values),
+                f"valid_{name}_mean": float(np.mean(random_values)),
+                f"valid_{name}_std": float(np.std(random_values)),
+                f"valid_{metric.plural}": random_values,
                 "arcs": [list(a) for a in random_arcs]}}
 
 
@@ -80,12 +83,12 @@ def search_facts(history: list[dict], result: dict[str, Any], prefix: str = "con
                  stat_names: tuple[str, ...] = (),
                  accuracy_label: str = "sampled architectures' validation accuracy "
                                        "(shared weights)",
-                 caveat: str | None = None) -> dict[str, Any]:
-    """Did the search search? The strategy's entropy, the validation accuracy it saw
-    (``accuracy_label`` says what it is) and its own statistics (e.g. the macro skip
-    rate) at the first and last epoch, and the derived architecture against the mean of
-    random ones (with the strategy's ``caveat`` about that comparison, if any).
-    ``prefix``: the strategy's ``stats_prefix`` (``controller`` for ENAS)."""
+                 caveat: str | None = None, metric: Metric = ACCURACY) -> dict[str, Any]:
+    """Did the search search? The strategy's entropy, the validation accuracy (or
+    reward) it saw (``accuracy_label`` says what it is) and its own statistics (e.g. the
+    macro skip rate) at the first and last epoch, and the derived architecture against
+    the mean of random ones by ``metric`` (with the strategy's ``caveat`` about that
+    comparison, if any). ``prefix``: the strategy's ``stats_prefix``."""
     facts: dict[str, Any] = {}
     if history:
         first, last = history[0], history[-1]
@@ -99,12 +102,15 @@ def search_facts(history: list[dict], result: dict[str, Any], prefix: str = "con
             facts["sampled_valid_accuracy"]["label"] = accuracy_label
     random = result.get("random_architectures")
     if random:
+        name = metric.name
+        derived, mean = result[f"valid_{name}"], random[f"valid_{name}_mean"]
         facts["derived_vs_random"] = {
-            "derived_valid_accuracy": result["valid_accuracy"],
-            "random_valid_accuracy_mean": random["valid_accuracy_mean"],
-            "random_valid_accuracy_std": random["valid_accuracy_std"],
+            "metric": name, "higher_is_better": metric.higher_is_better,
+            f"derived_valid_{name}": derived,
+            f"random_valid_{name}_mean": mean,
+            f"random_valid_{name}_std": random[f"valid_{name}_std"],
             "num_random": random["num"],
-            "derived_beats_random_mean": result["valid_accuracy"] > random["valid_accuracy_mean"]}
+            "derived_beats_random_mean": metric.better(derived, mean)}
         if caveat:
             facts["derived_vs_random"]["caveat"] = caveat
     return facts
@@ -126,11 +132,13 @@ def describe_search_facts(facts: dict[str, Any]) -> list[str]:
                          f"first epoch, {values['last_epoch']:.3f} after the last")
     if "derived_vs_random" in facts:
         d = facts["derived_vs_random"]
-        verdict = "above" if d["derived_beats_random_mean"] else "NOT above"
-        lines.append(f"derived architecture: {d['derived_valid_accuracy']:.3f} validation "
-                     f"accuracy, {verdict} the mean of {d['num_random']} uniformly random "
-                     f"architectures on the same weights ({d['random_valid_accuracy_mean']:.3f}"
-                     f" +- {d['random_valid_accuracy_std']:.3f})")
+        name = d.get("metric", "accuracy")
+        side = "above" if d.get("higher_is_better", True) else "below"
+        verdict = side if d["derived_beats_random_mean"] else f"NOT {side}"
+        lines.append(f"derived architecture: {d[f'derived_valid_{name}']:.3f} validation "
+                     f"{name}, {verdict} the mean of {d['num_random']} uniformly random "
+                     f"architectures on the same weights ({d[f'random_valid_{name}_mean']:.3f}"
+                     f" +- {d[f'random_valid_{name}_std']:.3f})")
         if d.get("caveat"):
             lines.append(f"  note: {d['caveat']}")
     return lines

@@ -9,6 +9,7 @@ log lines remain.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import Sequence
@@ -103,18 +104,19 @@ class EpochClock:
 
 
 class StepMetrics:
-    """The loss and accuracy of an epoch's training steps, kept on the device and read
-    only every ``log_every`` steps and at the end (reading a value per step would stall
-    an accelerator's pipeline). At those points it updates the progress bar, writes the
+    """The loss and accuracy (or perplexity) of an epoch's training steps, kept on the
+    device and read only every ``log_every`` steps and at the end (reading a value per
+    step would stall an accelerator's pipeline). At those points it updates the progress bar, writes the
     ``train/step_*`` scalars to ``writer`` and, at ``verbose=0``, logs a line.
     """
 
     def __init__(self, steps: int, first_global_step: int, learning_rate: float,
-                 log_every: int, verbose: int, title: str, writer):
+                 log_every: int, verbose: int, title: str, writer, metric: str = "accuracy"):
         self.steps, self.first_global_step, self.lr = steps, first_global_step, learning_rate
         self.log_every, self.verbose, self.title, self.writer = log_every, verbose, title, writer
         self.progress = Progress(steps, verbose, title, stateful=["lr"])
         self.losses, self.accuracies = [], []
+        self.metric = metric  # "accuracy", or "perplexity" (the epoch's is exp(mean loss))
         self.began = time.time()
 
     def record(self, step: int, loss, accuracy) -> None:
@@ -128,20 +130,21 @@ class StepMetrics:
             self.progress.update(step + 1)
             return
         loss, accuracy = float(loss), float(accuracy)
-        self.progress.update(step + 1, [("loss", loss), ("accuracy", accuracy),
+        self.progress.update(step + 1, [("loss", loss), (self.metric, accuracy),
                                         ("lr", self.lr)])
         with self.writer.as_default(step=self.first_global_step + step):
             tf.summary.scalar("train/step_loss", loss)
-            tf.summary.scalar("train/step_accuracy", accuracy)
+            tf.summary.scalar(f"train/step_{self.metric}", accuracy)
         if not self.verbose:
-            logging.info("%s step %d/%d: loss %.3f acc %.3f lr %.5f (%.2fs/step)", self.title,
-                         step + 1, self.steps, loss, accuracy, self.lr,
+            logging.info("%s step %d/%d: loss %.3f %s %.3f lr %.5f (%.2fs/step)", self.title,
+                         step + 1, self.steps, loss, self.metric, accuracy, self.lr,
                          (time.time() - self.began) / (step + 1))
 
     def means(self) -> dict[str, float]:
         """The epoch's mean loss and accuracy, and its learning rate."""
         import tensorflow as tf
 
-        return {"loss": float(tf.reduce_mean(tf.stack(self.losses))),
-                "accuracy": float(tf.reduce_mean(tf.stack(self.accuracies))),
-                "learning_rate": self.lr}
+        loss = float(tf.reduce_mean(tf.stack(self.losses)))
+        value = (math.exp(min(loss, 700.0)) if self.metric == "perplexity"
+                 else float(tf.reduce_mean(tf.stack(self.accuracies))))
+        return {"loss": loss, self.metric: value, "learning_rate": self.lr}

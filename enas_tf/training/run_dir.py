@@ -12,7 +12,7 @@ from typing import Iterator
 import tensorflow as tf
 from absl import logging
 
-from enas_tf.data.pipeline import ImageSplits, PipelineOptions
+from enas_tf.data.pipeline import ImageSplits
 from enas_tf.distribute.strategies import make_strategy, worker_output_dir
 from enas_tf.training.schedules import cosine_restarts_lr
 
@@ -31,9 +31,7 @@ def setup_run(config, data: ImageSplits, strategy: tf.distribute.Strategy | None
                                          config.multi_worker)
     config = dataclasses.replace(
         config, output_dir=worker_output_dir(config.output_dir, strategy))
-    data = data.with_pipeline(PipelineOptions(
-        config.data_parallel_calls, config.data_prefetch, config.data_threads))
-    return config, data, strategy
+    return config, data.for_run(config), strategy
 
 
 def check_and_save_config(config, resuming: bool) -> None:

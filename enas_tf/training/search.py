@@ -50,7 +50,7 @@ class Search:
 
     Args:
       config: all settings; validated here.
-      data: the image splits (``enas_tf.data.load_dataset``).
+      data: the image splits or text streams (``enas_tf.data.load_dataset``).
       strategy: a ``tf.distribute`` strategy; if None, the one ``config`` asks for
         (``num_devices``, ``devices``, ``multi_worker``).
     """
@@ -59,10 +59,8 @@ class Search:
                  strategy: tf.distribute.Strategy | None = None):
         self.config, self.data, self.strategy = setup_run(config.validate(), data, strategy)
         config = self.config  # output_dir is per worker under multi-worker runs
-        if len(data.train[0]) < config.batch_size or len(data.valid[0]) < config.batch_size:
-            raise ValueError(
-                f"batch_size={config.batch_size} is larger than the training "
-                f"({len(data.train[0])}) or validation ({len(data.valid[0])}) split.")
+        self.data.check_batch_size(config.batch_size)
+        self.metric = self.data.metric  # accuracy (images) or perplexity (text)
         self.components = get_components(config.search_space)
         # Opened first: a benchmark file that cannot be read fails before any training.
         self.lookup = open_lookup(config.benchmark_file) if config.benchmark_file else None
@@ -101,7 +99,7 @@ class Search:
         """Runs (or resumes) the search, derives the architecture and returns the result."""
         start = self.restore()
         cfg = self.config
-        steps = cfg.steps_for(len(self.data.train[0]))
+        steps = cfg.steps_per_epoch or self.data.steps_per_epoch(cfg.batch_size)
         logging.info("%s search of the %s space on %s: %d epochs x %d steps, batch %d, %d "
                      "replica(s), supernet %s trainable parameters%s.", cfg.strategy.upper(),
                      cfg.search_space, self.data.name, cfg.num_epochs, steps, cfg.batch_size,
@@ -123,9 +121,9 @@ class Search:
             save_history(cfg.output_dir, self.history)
             self.epoch.assign(epoch + 1)
             path = self.manager.save(checkpoint_number=epoch + 1)
-            logging.info("epoch %d/%d %s: train loss %.3f acc %.3f | %s: %s | checkpoint %s",
+            logging.info("epoch %d/%d %s: train loss %.3f %s %.3f | %s: %s | checkpoint %s",
                          epoch + 1, cfg.num_epochs, clock.lap(epoch + 1), train_stats["loss"],
-                         train_stats["accuracy"], prefix,
+                         self.metric.name, train_stats[self.metric.name], prefix,
                          self.method.describe_stats(method_stats), path)
         return self.derive()
 
@@ -139,7 +137,8 @@ class Search:
                                             self.strategy)
         self.method.start_epoch(epoch)
         metrics = StepMetrics(steps, epoch * steps + 1, lr, cfg.log_every, cfg.verbose,
-                              f"epoch {epoch + 1}/{cfg.num_epochs} shared weights", self.writer)
+                              f"epoch {epoch + 1}/{cfg.num_epochs} shared weights", self.writer,
+                              metric=self.metric.name)
         for step in range(steps):
             images, labels = next(iterator)
             metrics.record(step, *self.method.shared_step(images, labels))
@@ -156,17 +155,18 @@ class Search:
         result.update(info, epochs_trained=int(self.epoch), strategy=cfg.strategy)
         result["search_facts"] = search_facts(self.history, result, self.method.stats_prefix,
                                               self.method.stat_names, self.method.accuracy_label,
-                                              self.method.judge_caveat)
+                                              self.method.judge_caveat, self.metric)
         if self.lookup is not None:
             result["benchmark"] = benchmark_report(self.lookup, cfg.benchmark_dataset,
                                                    self.search_space, result)
         write_json(os.path.join(cfg.output_dir, ARC_FILE), result)
+        key = f"valid_{self.metric.name}"
         picture = save_png(self.search_space.draw(
-            result["arc"], f"derived architecture (validation accuracy "
-                           f"{result['valid_accuracy']:.3f} with the shared weights)"),
+            result["arc"], f"derived architecture (validation {self.metric.name} "
+                           f"{result[key]:.3f} with the shared weights)"),
             os.path.join(cfg.output_dir, ARC_PICTURE))
         with self.writer.as_default(step=int(self.epoch)):
-            tf.summary.scalar("derive/valid_accuracy", result["valid_accuracy"])
+            tf.summary.scalar(f"derive/{key}", result[key])
             tf.summary.text("derive/architecture", self.search_space.notation(result["arc"]))
             if "benchmark" in result:
                 tf.summary.scalar("derive/benchmark_test_accuracy",
@@ -180,18 +180,19 @@ class Search:
     # --- internals -----------------------------------------------------------------
 
     def _count_correct(self, images, labels, arch):
-        """(correct predictions, examples) of the supernet running ``arch`` (a strategy's
-        ``arch_input``) on one batch, no weight update. Dropout is off; batch norm as the
+        """The metric's sums ((correct predictions, examples), or (summed NLL, tokens))
+        of the supernet running ``arch`` (a strategy's ``arch_input``) on one batch, no
+        weight update. Dropout is off; batch norm as the
         supernet does it in inference (the micro one keeps batch statistics)."""
         return distributed_count_correct(lambda x: self.supernet(x, arch, training=False),
-                                         images, labels, self.strategy)
+                                         images, labels, self.strategy, self.metric)
 
     def _write_summaries(self, epoch: int, train: dict[str, float],
                          method: dict[str, float]) -> tuple[int, ...]:
         """Scalars and the strategy's pictures of ``epoch``; returns the most likely arc."""
         with self.writer.as_default(step=epoch):
             tf.summary.scalar("train/loss", train["loss"])
-            tf.summary.scalar("train/accuracy", train["accuracy"])
+            tf.summary.scalar(f"train/{self.metric.name}", train[self.metric.name])
             tf.summary.scalar("train/learning_rate", train["learning_rate"])
             for name, value in method.items():
                 tag = self.method.stat_tags.get(name, name)

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.distribute.collectives import broadcast_from_first_replica
+from enas_tf.training.metrics import ACCURACY, Metric
 
 
 def _sum_ce(labels, logits):
@@ -69,10 +70,12 @@ def distributed_sgd_step(forward, variables, optimizer, images, labels,
     return (sum_replicas(strategy, ce), sum_replicas(strategy, correct) / global_batch_size)
 
 
-def distributed_count_correct(forward, images, labels, strategy: tf.distribute.Strategy):
-    """(correct predictions, examples) of ``forward(images) -> logits`` over all replicas."""
+def distributed_count_correct(forward, images, labels, strategy: tf.distribute.Strategy,
+                              metric: Metric = ACCURACY):
+    """``metric``'s sums of ``forward(images) -> logits`` over all replicas: (correct
+    predictions, examples) for accuracy, (summed NLL, tokens) for perplexity."""
     def replica_fn(images, labels):
-        return _num_correct(labels, forward(images)), tf.cast(tf.shape(labels)[0], tf.float32)
+        return metric.batch_sums(labels, forward(images))
 
     correct, count = strategy.run(replica_fn, args=(images, labels))
     return sum_replicas(strategy, correct), sum_replicas(strategy, count)
@@ -84,13 +87,19 @@ def split_batches(strategy: tf.distribute.Strategy, data, split: str, batch_size
     return list(strategy.experimental_distribute_dataset(data.dataset(split, batch_size)))
 
 
-def batches_accuracy(count_correct, batches) -> float:
-    """Accuracy over ``batches``; ``count_correct(images, labels) -> (correct, count)``."""
+def batches_sums(count_correct, batches) -> tuple[float, float]:
+    """The summed ``count_correct(images, labels) -> (sum, count)`` over ``batches``."""
     correct = total = 0.0
     for images, labels in batches:
         batch_correct, batch_total = count_correct(images, labels)
         correct, total = correct + float(batch_correct), total + float(batch_total)
-    return correct / max(total, 1.0)
+    return correct, max(total, 1.0)
+
+
+def batches_accuracy(count_correct, batches, metric: Metric = ACCURACY) -> float:
+    """``metric`` (accuracy by default) over ``batches``; ``count_correct(images,
+    labels) -> (sum, count)`` as ``metric.batch_sums``."""
+    return float(metric.value(*batches_sums(count_correct, batches)))
 
 
 def split_accuracy(count_correct, strategy: tf.distribute.Strategy, data, split: str,
@@ -113,8 +122,9 @@ class SearchSteps:
     def __init__(self, supernet: keras.Model, optimizer: keras.optimizers.Optimizer,
                  reinforce: Reinforce | None, strategy: tf.distribute.Strategy,
                  global_batch_size: int, l2_reg: float, aux_weight: float,
-                 jit_compile: bool = False):
+                 jit_compile: bool = False, metric: Metric = ACCURACY):
         self.supernet, self.optimizer, self.reinforce = supernet, optimizer, reinforce
+        self.metric = metric
         self.strategy, self.global_batch_size = strategy, global_batch_size
         self.l2_reg, self.aux_weight = l2_reg, aux_weight
         self.trace_count = 0
@@ -128,6 +138,12 @@ class SearchSteps:
             self.sample_arc = tf.function(lambda: controller.sample()[0])
             self.most_likely_arc = tf.function(controller.most_likely)
             self.sample_with_probabilities = tf.function(controller.sample_with_probabilities)
+
+    # The step functions' input signature (None: traced per input shape).
+    batch_signature = None
+
+    def start_epoch(self) -> None:
+        """Called before an epoch's steps (the language-model steps reset their state)."""
 
     def _train_step(self, images, labels, arc):
         """One SGD step of the shared weights on ``arc``; returns (mean CE, accuracy)."""
@@ -151,14 +167,13 @@ class SearchSteps:
         """
         return distributed_count_correct(
             lambda x: self.supernet(x, arc=broadcast_from_first_replica(arc), training=False),
-            images, labels, self.strategy)
+            images, labels, self.strategy, self.metric)
 
     def _controller_sample(self, images, labels):
-        """Samples one architecture, rewards it by its accuracy on this validation batch
-        and returns its REINFORCE gradients and stats."""
+        """Samples one architecture, rewards it by its accuracy (or ``80 / perplexity``)
+        on this validation batch and returns its REINFORCE gradients and stats."""
         def accuracy(arc):
-            correct, count = self._count_correct(images, labels, arc)
-            return correct / count
+            return self.metric.reward(*self._count_correct(images, labels, arc))
 
         return self.reinforce.sample_gradients(accuracy)
 
@@ -167,7 +182,6 @@ class SearchSteps:
         rewarded by its accuracy on the next validation batch of ``iterator``."""
         def accuracy(arc):
             images, labels = next(iterator)
-            correct, count = self._count_correct(images, labels, arc)
-            return correct / count
+            return self.metric.reward(*self._count_correct(images, labels, arc))
 
         return self.reinforce.update(accuracy, num_samples)

@@ -1,0 +1,86 @@
+"""The shared-weight ENAS recurrent cell language model (enas_lm's search child).
+
+Weights as enas_lm: ``W_prev`` ``[2H, 2H]`` for node 0 and, for node ``l``, one
+``[H, 2H]`` kernel per (function, previous node), stored as ``[4, l, H, 2H]``. An
+architecture tensor picks each node's kernel, previous node and activation by
+``tf.gather`` inside the traced step, so one trace runs every cell and only the chosen
+weights get gradients. The recurrence is a ``tf.scan`` (a graph loop) over time.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from enas_tf.layers.rnn_cell import ACTIVATIONS, cell_step
+from enas_tf.models.rnn_lm import TiedLanguageModel
+from enas_tf.search_spaces.rnn import RecurrentCellSearchSpace
+
+
+class RecurrentSupernet(TiedLanguageModel):
+    """Every cell of ``search_space`` on shared weights.
+
+    Args:
+      search_space: the recurrent-cell space (its ``num_nodes``).
+      vocab_size, hidden_size, dropouts, init_range: as ``RecurrentLanguageModel``.
+
+    Example::
+
+        supernet = RecurrentSupernet(RecurrentCellSearchSpace(9), vocab_size=10000,
+                                     hidden_size=200).build_for()
+        logits = supernet(tokens, arc=tf.constant(arc, tf.int32))
+    """
+
+    def __init__(self, search_space: RecurrentCellSearchSpace, vocab_size: int,
+                 hidden_size: int, drop_cell_input: float = 0.0, drop_hidden: float = 0.0,
+                 **kwargs):
+        super().__init__(vocab_size, hidden_size, **kwargs)
+        self.search_space = search_space
+        self.drop_cell_input, self.drop_hidden = float(drop_cell_input), float(drop_hidden)
+        init = keras.initializers.RandomUniform(-self.init_range, self.init_range, seed=self.seed)
+        h = self.hidden_size
+        self.w_prev = self.add_weight(shape=(2 * h, 2 * h), initializer=init, name="w_prev")
+        self.node_kernels = [
+            self.add_weight(shape=(len(ACTIVATIONS), node, h, 2 * h), initializer=init,
+                            name=f"node{node}_kernels")
+            for node in range(1, search_space.num_nodes + 1)]
+
+    def _choices(self, arc):
+        arc = tf.cast(tf.convert_to_tensor(arc), tf.int32)
+        return tf.unstack(arc[0::2], self.search_space.num_nodes), tf.unstack(
+            arc[1::2], self.search_space.num_nodes)
+
+    def sampled_weights(self, arc) -> list:
+        """``W_prev`` and the kernel each node of ``arc`` uses (what enas_lm decays)."""
+        prevs, functions = self._choices(arc)
+        return [self.w_prev] + [tf.gather(tf.gather(kernels, f), p)
+                                for kernels, p, f in zip(self.node_kernels, prevs, functions)]
+
+    def call(self, tokens, arc=None, training=False, return_aux=False, initial_state=None,
+             return_state=False):
+        if arc is None:
+            raise ValueError("the recurrent supernet needs an architecture (arc=...).")
+        tokens = tf.cast(tokens, tf.int32)
+        batch = tf.shape(tokens)[0]
+        prevs, functions = self._choices(arc)
+        w_prev, *kernels = self.sampled_weights(arc)
+        embedded = self.embed(tokens, training)
+        x_mask = h_mask = None
+        if training and self.drop_cell_input:
+            x_mask = self._mask([batch, self.hidden_size], self.drop_cell_input)
+        if training and self.drop_hidden:
+            h_mask = self._mask([batch, self.hidden_size], self.drop_hidden)
+        state = self.zero_state(batch) if initial_state is None else initial_state
+        outputs = tf.scan(
+            lambda h, x: cell_step(x, h, w_prev, kernels, prevs, functions, x_mask, h_mask),
+            tf.transpose(embedded, [1, 0, 2]), initializer=state)
+        outputs = tf.transpose(outputs, [1, 0, 2])
+        logits = self.project(outputs, training)
+        if return_state:
+            return logits, outputs[:, -1], outputs
+        return (logits, None) if return_aux else logits
+
+    def build_for(self, input_shape=None):
+        arc = tf.zeros([self.search_space.num_decisions], tf.int32)
+        self(tf.zeros([1, 2], tf.int32), arc=arc)
+        return self
