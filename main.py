@@ -116,6 +116,10 @@ HELP = {
                       "cell-output kernel per node) or compact (one weight set per op for "
                       "every input node, one cell-output kernel; learns about twice as fast "
                       "under sampled wiring).",
+    "restart": "Remove what an earlier run wrote in --output_dir (checkpoints, logs, "
+               "results) and start over; without it a rerun resumes.",
+    "deterministic": "TensorFlow op determinism: the same seed gives the same run, also "
+                     "across a kill and resume (slower on GPUs).",
     "verbose": "1: progress bars with rate and ETA and one line per epoch; 0: log lines "
                "only.",
     "output_dir": "Where TensorBoard logs, checkpoints and the derived architecture go; "
@@ -280,15 +284,21 @@ def draw(config: DrawConfig) -> int:
     return 0
 
 
+def usage_error(message: str) -> int:
+    """A bad flag: its message on one line and where help is, never the whole help."""
+    print(f"error: {message} (--helpshort lists the flags)", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        return usage_error(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
         config = config_from_flags()
         if FLAGS.summary_only and FLAGS.mode != "final":
             raise ValueError("--summary_only applies to --mode=final.")
     except ValueError as error:
-        raise app.UsageError(str(error)) from None
+        return usage_error(str(error))
     logging.set_verbosity(logging.INFO)
 
     # Heavy imports only after the flags are known to be good.
@@ -296,6 +306,9 @@ def main(argv: list[str]) -> int:
     from enas_tf.data import DATASET_SHAPES, DataNotFoundError, load_dataset
     from enas_tf.distribute import make_strategy
     from enas_tf.export import build_final_model, load_architecture
+    from enas_tf.training.safety import NonFiniteError, stop_on_sigterm
+
+    stop_on_sigterm()
 
     try:
         if FLAGS.mode == "draw":
@@ -323,9 +336,14 @@ def main(argv: list[str]) -> int:
             run_final(config, arc, data, strategy)
         else:
             run_search(config, data, strategy)
-    except (DataNotFoundError, FileNotFoundError, ValueError) as error:
+    except (DataNotFoundError, FileNotFoundError, ValueError, NonFiniteError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"interrupted: {getattr(config, 'output_dir', '.')} keeps its last checkpoint "
+              "(every finished "
+              "epoch); rerun the same command to resume.", file=sys.stderr)
+        return 130
     return 0
 
 if __name__ == "__main__":

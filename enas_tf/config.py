@@ -121,12 +121,14 @@ class RunConfig(ConfigFields):
     log_every: int = 50
     max_checkpoints: int = 3
     verbose: int = 1  # 1: progress bars and a line per epoch; 0: log lines only.
+    restart: bool = False  # Remove an earlier run's files in output_dir and start over.
+    deterministic: bool = False  # TF op determinism: reruns and resumed runs match exactly.
 
     # Fields that may differ when resuming a run (nothing else may).
     RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = (
         "num_epochs", "output_dir", "log_every", "max_checkpoints", "data_dir", "download",
         "num_devices", "devices", "multi_worker", "jit_compile", "data_parallel_calls",
-        "data_prefetch", "data_threads", "verbose")
+        "data_prefetch", "data_threads", "verbose", "restart")
     # Fields that must be integers >= 1.
     POSITIVE_INTS: ClassVar[tuple[str, ...]] = (
         "num_layers", "num_nodes", "batch_size", "num_epochs", "lr_t0", "lr_t_mul",

@@ -10,7 +10,7 @@ from enas_tf.data import DataNotFoundError, PipelineOptions, load_cifar10, load_
 def test_cifar10_loads_through_tfds(tmp_path):
     # TFDS' mock serves CIFAR-10-shaped examples through the real tfds.load path.
     with tfds.testing.mock_data(num_examples=60, policy=tfds.testing.MockPolicy.USE_CODE):
-        splits = load_cifar10(data_dir=str(tmp_path), num_valid=10)
+        splits = load_cifar10(data_dir=str(tmp_path), num_valid=10, download=False)
     assert splits.image_shape == (32, 32, 3) and splits.num_classes == 10
     assert (len(splits.train[0]), len(splits.valid[0]), len(splits.test[0])) == (50, 10, 60)
     assert splits.train[0].dtype == np.uint8 and splits.pad == 4
@@ -37,7 +37,7 @@ def test_cifar10_validation_split_is_the_tail_of_the_training_files(tmp_path):
             "label": (order % 10).astype(np.int64)})
 
     with tfds.testing.mock_data(as_dataset_fn=as_dataset):
-        splits = load_cifar10(data_dir=str(tmp_path), num_valid=8)
+        splits = load_cifar10(data_dir=str(tmp_path), num_valid=8, download=False)
     assert [int(x[0, 0, 0]) for x in splits.valid[0]] == list(range(32, 40))
     assert [int(x[0, 0, 0]) for x in splits.train[0]] == list(range(32))
     np.testing.assert_array_equal(splits.valid[1], np.arange(32, 40) % 10)

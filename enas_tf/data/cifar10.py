@@ -10,11 +10,27 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 
 import numpy as np
 from absl import logging
 
 from enas_tf.data.pipeline import DataNotFoundError, ImageSplits
+
+
+DOWNLOAD_HOST = "www.cs.toronto.edu"  # where TFDS fetches CIFAR-10 from
+PREPARE_HELP = ("Prepare it on a machine with network access (`tfds build cifar10 "
+                "--data_dir=DIR`), copy DIR here and pass --data_dir=DIR; or try the offline "
+                "quick start: --flagfile=flags/quickstart_micro.cfg")
+
+
+def download_reachable(host: str = DOWNLOAD_HOST, timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the CIFAR-10 download host opens within ``timeout``."""
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
 
 
 def load_cifar10(data_dir: str | None = None, num_valid: int = 5000,
@@ -29,18 +45,22 @@ def load_cifar10(data_dir: str | None = None, num_valid: int = 5000,
 
     if data_dir is not None and not download and not os.path.isdir(data_dir):
         raise DataNotFoundError(f"data directory {data_dir!r} does not exist.")
+    where = data_dir or "the default TFDS directory (~/tensorflow_datasets)"
+    if download and not tfds.builder("cifar10", data_dir=data_dir).is_prepared() and not (
+            download_reachable()):
+        # TFDS would retry the download for minutes before failing; say it now.
+        raise DataNotFoundError(
+            f"CIFAR-10 is not prepared in {where} and {DOWNLOAD_HOST} cannot be reached "
+            f"(no network?). {PREPARE_HELP}")
     try:
         train, test = tfds.load("cifar10", split=["train", "test"], data_dir=data_dir,
                                 download=download)
     except Exception as error:  # TFDS raises assorted types for absent/undownloadable data.
-        where = data_dir or "the default TFDS directory (~/tensorflow_datasets)"
         raise DataNotFoundError(
             f"CIFAR-10 is not prepared in {where} and could not be "
             f"{'downloaded' if download else 'loaded (download disabled)'}: "
-            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}\n"
-            "Prepare it on a machine with network access (`tfds build cifar10 "
-            "--data_dir=DIR`), copy DIR here and pass --data_dir=DIR; or try the offline "
-            "quick start: --flagfile=flags/quickstart_micro.cfg") from None
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}. "
+            f"{PREPARE_HELP}") from None
     images, labels, ids = _to_arrays(train, tfds)
     images, labels = _in_file_order(images, labels, ids)
     if num_valid >= len(images):

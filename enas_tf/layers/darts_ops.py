@@ -156,6 +156,10 @@ class DartsDropPath(keras.layers.Layer):
     """Zeroes whole examples with probability ``rate`` (a variable the loop sets) and
     divides the others by ``1 - rate``, in training only (DARTS ``utils.drop_path``)."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator()  # checkpointed: run_dir.model_state
+
     def build(self, input_shape):
         self.rate = self.add_weight(shape=(), initializer="zeros", trainable=False,
                                     name="rate")
@@ -164,7 +168,8 @@ class DartsDropPath(keras.layers.Layer):
         if not training:
             return x
         keep = 1.0 - self.rate
-        mask = tf.floor(keep + tf.random.uniform([tf.shape(x)[0], 1, 1, 1]))
+        mask = tf.floor(keep + keras.random.uniform([tf.shape(x)[0], 1, 1, 1],
+                                                    seed=self.seed_generator))
         return tf.where(keep > 0, x / keep * mask, tf.zeros_like(x))
 
 

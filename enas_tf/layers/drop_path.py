@@ -35,6 +35,9 @@ class DropPath(keras.layers.Layer):
         super().__init__(**kwargs)
         self.layer_id, self.num_cells = layer_id, num_cells
         self.final_keep_prob = final_keep_prob
+        # Keras' seeded generator: its state is checkpointed (``run_dir.model_state``), so
+        # a resumed run draws the masks an uninterrupted one would.
+        self.seed_generator = keras.random.SeedGenerator()
 
     def build(self, input_shape):
         self.progress = self.add_weight(shape=(), initializer="zeros", trainable=False,
@@ -49,7 +52,8 @@ class DropPath(keras.layers.Layer):
         if not training or self.final_keep_prob >= 1.0:
             return x
         keep = tf.cast(self.keep_prob, x.dtype)
-        mask = tf.floor(keep + tf.random.uniform([tf.shape(x)[0], 1, 1, 1], dtype=x.dtype))
+        mask = tf.floor(keep + keras.random.uniform([tf.shape(x)[0], 1, 1, 1], dtype=x.dtype,
+                                                    seed=self.seed_generator))
         return x / keep * mask
 
     def get_config(self):

@@ -8,7 +8,6 @@ trained model in the native ``.keras`` format.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Sequence
 
@@ -22,7 +21,9 @@ from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.progress import EpochClock, StepMetrics
-from enas_tf.training.run_dir import resume, setup_run, start_training_epoch
+from enas_tf.training.run_dir import (checkpoint_manager, model_state, resume, save_model,
+                                      setup_run, start_training_epoch, write_json)
+from enas_tf.training.safety import RunLock, check_finite
 from enas_tf.training.steps import (distributed_count_correct, distributed_sgd_step,
                                     split_accuracy)
 
@@ -58,10 +59,10 @@ class FinalTraining:
         self.facts = describe_model(self.model, data.image_shape)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                                              epoch=self.epoch)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(config.output_dir, "checkpoints"),
-            max_to_keep=config.max_checkpoints)
+                                              epoch=self.epoch,
+                                              model_variables=model_state(self.model))
+        self.manager = checkpoint_manager(self.checkpoint, config.output_dir,
+                                          config.max_checkpoints)
         self.writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "tensorboard"))
         self.train_step = tf.function(self._train_step, jit_compile=config.jit_compile)
         self.count_correct = tf.function(self._count_correct)
@@ -69,7 +70,12 @@ class FinalTraining:
     # --- public API ----------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        """Trains (or resumes) to ``num_epochs``, saves the model, returns the result."""
+        """Trains (or resumes) to ``num_epochs``, saves the model, returns the result.
+        Another run on the same ``output_dir`` is refused while this one runs."""
+        with RunLock(self.config.output_dir):
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         cfg = self.config
         resume(cfg, self.checkpoint, self.manager, self.epoch)
         steps = cfg.steps_for(len(self.data.train[0]))
@@ -112,6 +118,8 @@ class FinalTraining:
                                              epoch_progress=epoch / cfg.num_epochs)
             images, labels = next(iterator)
             metrics.record(step, *self.train_step(images, labels))
+        check_finite(epoch + 1, metrics.losses, self.model.trainable_variables,
+                     self.manager.latest_checkpoint)
         return {**metrics.means(), **self.model.progress_stats()}
 
     def evaluate(self, split: str = "test") -> float:
@@ -122,13 +130,12 @@ class FinalTraining:
     def save(self, test_accuracy: float) -> dict[str, Any]:
         """Writes ``model.keras`` and ``result.json``; returns the result."""
         path = os.path.join(self.config.output_dir, MODEL_FILE)
-        self.model.save(path)
+        save_model(self.model, path)
         result = {"arc": list(self.model.arc),
                   "architecture": self.model.search_space.to_json(self.model.arc),
                   "test_accuracy": test_accuracy, "epochs_trained": int(self.epoch),
                   "model_file": path, **self.facts}
-        with open(os.path.join(self.config.output_dir, RESULT_FILE), "w") as f:
-            json.dump(result, f, indent=2)
+        write_json(os.path.join(self.config.output_dir, RESULT_FILE), result)
         logging.info("Test accuracy %.4f; model saved to %s.", test_accuracy, path)
         return result
 

@@ -30,8 +30,10 @@ from enas_tf.training.lm_steps import TOKENS, bptt_sgd_step, carried_sums, nll_s
 from enas_tf.training.metrics import PERPLEXITY
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.progress import EpochClock, StepMetrics
-from enas_tf.training.run_dir import (load_history, resume, save_history, setup_run,
-                                      start_training_epoch, write_json)
+from enas_tf.training.run_dir import (checkpoint_manager, model_state, load_history, resume,
+                                      save_history, save_model, setup_run, start_training_epoch,
+                                      write_json)
+from enas_tf.training.safety import RunLock, check_finite
 
 
 def should_start_averaging(valid_perplexities: Sequence[float], patience: int) -> bool:
@@ -78,10 +80,9 @@ class LanguageModelTraining:
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
                                               epoch=self.epoch, averages=self.averages,
-                                              average_count=self.average_count)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(cfg.output_dir, "checkpoints"),
-            max_to_keep=cfg.max_checkpoints)
+                                              average_count=self.average_count,
+                                              model_variables=model_state(self.model))
+        self.manager = checkpoint_manager(self.checkpoint, cfg.output_dir, cfg.max_checkpoints)
         self.writer = tf.summary.create_file_writer(os.path.join(cfg.output_dir, "tensorboard"))
         self.train_step = tf.function(self._train_step, input_signature=[TOKENS, TOKENS])
         self.nll_step = nll_step(lambda x, state: self.model(
@@ -95,7 +96,12 @@ class LanguageModelTraining:
     # --- public API ----------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        """Trains (or resumes) to ``num_epochs``, saves the model, returns the result."""
+        """Trains (or resumes) to ``num_epochs``, saves the model, returns the result.
+        Another run on the same ``output_dir`` is refused while this one runs."""
+        with RunLock(self.config.output_dir):
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         cfg = self.config
         resume(cfg, self.checkpoint, self.manager, self.epoch)
         self.history = load_history(cfg.output_dir, int(self.epoch))
@@ -142,6 +148,7 @@ class LanguageModelTraining:
             metrics.record(step, *self.train_step(*next(iterator)))
             if self.averaging:
                 self._update_averages()
+        check_finite(epoch + 1, metrics.losses, self.variables, self.manager.latest_checkpoint)
         return metrics.means()
 
     def evaluate(self, split: str = "valid") -> float:
@@ -160,7 +167,7 @@ class LanguageModelTraining:
         cfg = self.config
         path = os.path.join(cfg.output_dir, MODEL_FILE)
         with self._averaged_weights():
-            self.model.save(path)
+            save_model(self.model, path)
         result = {"arc": list(self.model.arc),
                   "architecture": self.model.search_space.to_json(self.model.arc),
                   "valid_perplexity": valid_perplexity, "test_perplexity": test_perplexity,

@@ -106,8 +106,9 @@ class EpochClock:
 class StepMetrics:
     """The loss and accuracy (or perplexity) of an epoch's training steps, kept on the
     device and read only every ``log_every`` steps and at the end (reading a value per
-    step would stall an accelerator's pipeline). At those points it updates the progress bar, writes the
-    ``train/step_*`` scalars to ``writer`` and, at ``verbose=0``, logs a line.
+    step would stall an accelerator's pipeline). At those points it updates the progress
+    bar, writes the ``train/step_*`` scalars to ``writer`` and, at ``verbose=0``, logs a
+    line.
     """
 
     def __init__(self, steps: int, first_global_step: int, learning_rate: float,

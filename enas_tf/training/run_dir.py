@@ -14,6 +14,8 @@ from absl import logging
 
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.distribute.strategies import make_strategy, worker_output_dir
+from enas_tf.training.safety import (RunLock, RunStateError, check_output_dir,
+                                    clear_run_files, restart_hint)
 from enas_tf.training.schedules import cosine_restarts_lr
 
 CONFIG_FILE = "config.json"
@@ -31,7 +33,45 @@ def setup_run(config, data: ImageSplits, strategy: tf.distribute.Strategy | None
                                          config.multi_worker)
     config = dataclasses.replace(
         config, output_dir=worker_output_dir(config.output_dir, strategy))
+    check_output_dir(config.output_dir)
+    RunLock(config.output_dir).acquire().release()  # another run here: refuse before work
+    if config.restart:
+        removed = clear_run_files(config.output_dir)
+        if removed:
+            logging.info("--restart: removed %s from %s.", ", ".join(removed), config.output_dir)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     return config, data.for_run(config), strategy
+
+
+def model_state(model) -> list:
+    """Every variable of ``model``: weights, batch-norm statistics and the Keras seed
+    generators' states (dropout, drop-path, the language models' masks), to checkpoint
+    as a list. ``tf.train.Checkpoint(model=...)`` alone misses the variables of layers
+    Keras 3 keeps in lists (it saved 6 of a final network's 127), so a resumed run would
+    restart its batch-norm statistics and random masks."""
+    return list(model.variables)
+
+
+def checkpoint_manager(checkpoint: tf.train.Checkpoint, output_dir: str,
+                       max_to_keep: int) -> tf.train.CheckpointManager:
+    """The run's checkpoints in ``<output_dir>/checkpoints``; a garbled index file is
+    refused naming it."""
+    directory = os.path.join(output_dir, "checkpoints")
+    index = os.path.join(directory, "checkpoint")
+    # TensorFlow ignores a garbled index file (and would start over): refuse it instead.
+    if os.path.exists(index) and tf.train.get_checkpoint_state(directory) is None:
+        raise RunStateError(f"{index} cannot be read; {restart_hint(output_dir)}.")
+    return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
+
+
+def _read_json(path: str, output_dir: str):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RunStateError(f"{path} is not valid JSON ({error}); "
+                            f"{restart_hint(output_dir)}.") from None
 
 
 def check_and_save_config(config, resuming: bool) -> None:
@@ -43,16 +83,14 @@ def check_and_save_config(config, resuming: bool) -> None:
     os.makedirs(config.output_dir, exist_ok=True)
     path = os.path.join(config.output_dir, CONFIG_FILE)
     if resuming and os.path.exists(path):
-        with open(path) as f:
-            saved = json.load(f)
+        saved = _read_json(path, config.output_dir)
         changed = config.incompatible_changes(saved)
         if changed:
             details = ", ".join(f"{k}: {saved[k]!r} -> {getattr(config, k)!r}" for k in changed)
             raise ValueError(
                 f"{config.output_dir} holds a run with different settings ({details}); "
                 "use another --output_dir or the original settings to resume.")
-    with open(path, "w") as f:
-        f.write(config.to_json())
+    write_json(path, config.to_dict())
 
 
 def resume(config, checkpoint: tf.train.Checkpoint, manager: tf.train.CheckpointManager,
@@ -64,7 +102,13 @@ def resume(config, checkpoint: tf.train.Checkpoint, manager: tf.train.Checkpoint
     latest = manager.latest_checkpoint
     check_and_save_config(config, resuming=bool(latest))
     if latest:
-        checkpoint.restore(latest).assert_existing_objects_matched()
+        try:
+            checkpoint.restore(latest).assert_existing_objects_matched()
+        except Exception as error:  # truncated or garbled files raise assorted TF errors
+            message = str(error).strip().splitlines()[0][:200] if str(error) else ""
+            raise RunStateError(f"checkpoint {latest} cannot be restored "
+                                f"({type(error).__name__}: {message}); "
+                                f"{restart_hint(config.output_dir)}.") from None
         logging.info("Resumed from %s after epoch %d.", latest, int(epoch))
     return int(epoch)
 
@@ -96,14 +140,28 @@ def write_json(path: str, data) -> None:
     os.replace(temporary, path)
 
 
+def save_model(model, path: str) -> str:
+    """``model.save`` to a temporary name, then a rename over ``path``: a killed run
+    never leaves a half-written ``.keras`` file."""
+    temporary = f"{path[:-len('.keras')]}.partial.keras" if path.endswith(".keras") else (
+        f"{path}.partial")
+    model.save(temporary)
+    os.replace(temporary, path)
+    return path
+
+
 def load_history(output_dir: str, epochs_done: int) -> list[dict]:
     """The per-epoch records of the run in ``output_dir``, up to ``epochs_done`` (a run
     killed after writing a record but before its checkpoint redoes that epoch)."""
     path = os.path.join(output_dir, HISTORY_FILE)
     if not os.path.exists(path):
         return []
-    with open(path) as f:
-        return [record for record in json.load(f) if record["epoch"] <= epochs_done]
+    records = _read_json(path, output_dir)
+    if not isinstance(records, list) or not all(
+            isinstance(r, dict) and "epoch" in r for r in records):
+        raise RunStateError(f"{path} is not a list of epoch records; "
+                            f"{restart_hint(output_dir)}.")
+    return [record for record in records if record["epoch"] <= epochs_done]
 
 
 def save_history(output_dir: str, history: list[dict]) -> None:

@@ -29,8 +29,10 @@ from enas_tf.search_spaces.pictures import save_png
 from enas_tf.strategies import get_strategy
 from enas_tf.training.derive import benchmark_report, judge_architecture, search_facts
 from enas_tf.training.progress import EpochClock, StepMetrics
-from enas_tf.training.run_dir import (epoch_seed, load_history, resume, save_history, setup_run,
-                                      start_training_epoch, write_json)
+from enas_tf.training.run_dir import (checkpoint_manager, epoch_seed, load_history, model_state,
+                                      resume, save_history, setup_run, start_training_epoch,
+                                      write_json)
+from enas_tf.training.safety import RunLock, check_finite
 from enas_tf.training.steps import distributed_count_correct
 
 ARC_FILE = "derived_arc.json"
@@ -80,10 +82,9 @@ class Search:
         self.count_correct = tf.function(self._count_correct)
         self.checkpoint = tf.train.Checkpoint(
             supernet=self.supernet, optimizer=self.optimizer, epoch=self.epoch,
-            **self.method.checkpoint_items())
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(config.output_dir, "checkpoints"),
-            max_to_keep=config.max_checkpoints)
+            model_variables=model_state(self.supernet), **self.method.checkpoint_items())
+        self.manager = checkpoint_manager(self.checkpoint, config.output_dir,
+                                          config.max_checkpoints)
         self.writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "tensorboard"))
         self.history: list[dict] = []  # one record per finished epoch (history.json)
 
@@ -96,7 +97,12 @@ class Search:
         return done
 
     def run(self) -> dict[str, Any]:
-        """Runs (or resumes) the search, derives the architecture and returns the result."""
+        """Runs (or resumes) the search, derives the architecture and returns the result.
+        Another run on the same ``output_dir`` is refused while this one runs."""
+        with RunLock(self.config.output_dir):
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         start = self.restore()
         cfg = self.config
         steps = cfg.steps_per_epoch or self.data.steps_per_epoch(cfg.batch_size)
@@ -142,6 +148,8 @@ class Search:
         for step in range(steps):
             images, labels = next(iterator)
             metrics.record(step, *self.method.shared_step(images, labels))
+        check_finite(epoch + 1, metrics.losses, self.supernet.trainable_variables,
+                     self.manager.latest_checkpoint)
         return metrics.means()
 
     def derive(self) -> dict[str, Any]:
