@@ -136,6 +136,9 @@ HELP = {
     "drop_path_keep_prob": "Final: drop-path keep probability of the last cell at the end "
                            "of training (ramps with depth and progress).",
     "cutout": "Final: side of the cutout square in pixels; 0 disables.",
+    "export_savedmodel": "Final: also write the trained model as a TensorFlow SavedModel "
+                         "(output_dir/savedmodel) that serves without enas-tf: raw uint8 "
+                         "images in, probabilities out (language models: token ids in).",
     "eval_every": "Final: evaluate on the test split every this many epochs.",
     "log_every": "Log the training loss every this many steps.",
     "max_checkpoints": "Checkpoints kept.",
@@ -263,6 +266,8 @@ def run_final(config: FinalConfig, arc, data, strategy) -> None:
     else:
         print(f"test accuracy: {result['test_accuracy']:.4f}")
     print(f"model: {result['model_file']}")
+    if "savedmodel" in result:
+        print(f"SavedModel: {result['savedmodel']}")
 
 
 def draw(config: DrawConfig) -> int:

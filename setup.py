@@ -26,6 +26,7 @@ setup(
         # `pip install -e .[cpu]` (CI, laptops) or `pip install -e .[gpu]`.
         "cpu": ["tensorflow-cpu>=2.16"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
-        "test": ["pytest>=7"],
+        # pytest-xdist runs the suite on both cores of a CI machine (`-n 2`).
+        "test": ["pytest>=7", "pytest-xdist>=3"],
     },
 )

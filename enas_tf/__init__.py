@@ -44,6 +44,7 @@ from enas_tf.search_spaces.macro import PUBLISHED_ENAS_MACRO_ARC, MacroSearchSpa
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace
 from enas_tf.search_spaces.nb201 import NasBench201SearchSpace
 from enas_tf.search_spaces.rnn import ENAS_LM_CELL, RecurrentCellSearchSpace
+from enas_tf.serving import export_savedmodel
 from enas_tf.strategies import STRATEGY_NAMES, get_strategy
 from enas_tf.strategies.darts import DARTSStrategy
 from enas_tf.strategies.enas import ENASStrategy
@@ -72,5 +73,5 @@ __all__ = [
     "Search", "SearchConfig", "SearchSpace", "get_components", "load_architecture",
     "load_dataset", "ENAS_LM_CELL", "EnasRnnCell", "LanguageModelTraining",
     "RecurrentCellController", "RecurrentCellSearchSpace", "RecurrentLanguageModel",
-    "RecurrentSupernet", "TextSplits", "make_final_training",
+    "RecurrentSupernet", "TextSplits", "export_savedmodel", "make_final_training",
 ]

@@ -320,13 +320,15 @@ class FinalConfig(RunConfig):
     # Recurrent: averaged SGD starts once the validation perplexity is worse than the
     # best of the epochs before the last asgd_patience ones (enas_lm: 10).
     asgd_patience: int = 10
+    # Also write the trained model as a TF SavedModel for serving (output_dir/savedmodel).
+    export_savedmodel: bool = False
     output_dir: str = "runs/enas_micro_final"
 
     POSITIVE_INTS: ClassVar[tuple[str, ...]] = RunConfig.POSITIVE_INTS + ("eval_every",
                                                                           "asgd_patience")
     NON_NEGATIVE: ClassVar[tuple[str, ...]] = RunConfig.NON_NEGATIVE + ("num_valid", "cutout")
     RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = (
-        RunConfig.RESUMABLE_CHANGES + ("eval_every",))
+        RunConfig.RESUMABLE_CHANGES + ("eval_every", "export_savedmodel"))
 
     def validate(self) -> "FinalConfig":
         super().validate()

@@ -17,6 +17,7 @@ tf.config.set_logical_device_configuration(
 
 from enas_tf.config import SearchConfig
 from enas_tf.data.pipeline import ImageSplits
+from enas_tf.data.text import TextSplits
 
 
 def make_splits(num_train=64, num_valid=32, size=8, channels=3, seed=0) -> ImageSplits:
@@ -34,6 +35,20 @@ def make_splits(num_train=64, num_valid=32, size=8, channels=3, seed=0) -> Image
 
     return ImageSplits("tiny", split(num_train), split(num_valid), split(num_valid),
                        num_classes=4, pad=1)
+
+
+def tiny_text(vocab=12, length=(600, 200, 200), seed=0) -> TextSplits:
+    """A learnable stream: each word is mostly the previous word plus one."""
+    rng = np.random.default_rng(seed)
+
+    def stream(n):
+        tokens = [0]
+        for _ in range(n - 1):
+            tokens.append((tokens[-1] + 1) % vocab if rng.random() < 0.9 else rng.integers(vocab))
+        return np.asarray(tokens, np.int32)
+
+    return TextSplits("tiny-text", tuple(f"w{i}" for i in range(vocab)),
+                      *(stream(n) for n in length), bptt=6)
 
 
 @pytest.fixture

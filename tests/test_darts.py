@@ -196,6 +196,7 @@ def test_second_order_gradient_matches_a_direct_computation(tmp_path, float64, m
     assert np.all(np.isfinite(flat(darts_radius)))
 
 
+@pytest.mark.slow
 def test_tiny_search_resumes_with_its_architecture_weights(tmp_path):
     first = _darts_search(tmp_path)
     initial = {cell: a.numpy() for cell, a in first.method.alphas.items()}
@@ -217,6 +218,7 @@ def test_tiny_search_resumes_with_its_architecture_weights(tmp_path):
     assert 0.0 <= history[-1]["arch_accuracy"] <= 1.0 and history[-1]["arch_entropy"] > 0
 
 
+@pytest.mark.slow
 def test_darts_v2_counts_as_darts_does_and_reloads(tmp_path):
     """DARTS's train.py prints "param size = 3.349342MB" for DARTS_V2 at 20 cells, C=36
     (without the auxiliary head); a fact of the reference network."""

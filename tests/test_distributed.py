@@ -79,7 +79,8 @@ def test_cross_replica_sum_inside_switch_case_and_its_gradient():
 @pytest.mark.parametrize("space", [
     {"search_space": "micro"},
     # Macro: batch norm with moving averages inside the switch_case branches.
-    {"search_space": "macro", "num_layers": 4, "aux_weight": 0.0, "tanh_constant": 1.5}])
+    pytest.param({"search_space": "macro", "num_layers": 4, "aux_weight": 0.0,
+                  "tanh_constant": 1.5}, marks=pytest.mark.slow)])
 def test_two_replica_search_steps_equal_one_replica(tmp_path, space):
     splits = make_splits(num_train=32, num_valid=32)
     # A small grad_bound, so the clip of the replica-summed gradients is active.
@@ -105,7 +106,7 @@ def test_two_replica_search_steps_equal_one_replica(tmp_path, space):
 
 
 @pytest.mark.parametrize("space, strategy, unrolled", [
-    ("darts", "darts", False),
+    pytest.param("darts", "darts", False, marks=pytest.mark.slow),  # about 1.5 minutes
     pytest.param("darts", "darts", True, marks=pytest.mark.slow),  # about 3 minutes
     ("nb201", "gdas", False)])
 def test_two_replica_darts_steps_equal_one_replica(tmp_path, space, strategy, unrolled):

@@ -64,6 +64,7 @@ TINY_FINAL = ["--mode=final", "--dataset=digits", "--num_layers=1", "--num_nodes
               "--arc=0 0 1 1 0 2 2 3 0 0 1 1 0 2 2 3"]
 
 
+@pytest.mark.slow
 def test_a_search_killed_at_random_moments_ends_as_an_uninterrupted_one(tmp_path):
     args = [*TINY_SEARCH, "--num_epochs=3"]
     reference = tmp_path / "reference"

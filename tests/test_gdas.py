@@ -158,7 +158,8 @@ def test_a_frc_network_reloads_with_its_fixed_reduction_cell(tmp_path):
                                       "FinalDartsNetwork")
 
 
-@pytest.mark.parametrize("space", ["darts", "darts_frc"])
+@pytest.mark.parametrize("space", [pytest.param("darts", marks=pytest.mark.slow),
+                                   "darts_frc"])
 def test_tiny_gdas_search_resumes(tmp_path, space):
     values = dict(strategy="gdas", dataset="digits", num_layers=3, filters=4 if space == "darts"
                   else 8, batch_size=8, steps_per_epoch=2, num_valid=16,

@@ -172,6 +172,7 @@ def _macro_config(output_dir, **overrides) -> SearchConfig:
     return SearchConfig(**values)
 
 
+@pytest.mark.slow
 def test_macro_search_runs_resumes_and_logs_the_skip_rate(tmp_path, tiny_splits):
     output_dir = tmp_path / "run"
     first = Search(_macro_config(output_dir, num_epochs=1), tiny_splits)

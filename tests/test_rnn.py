@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import tiny_text
 from enas_tf.config import FinalConfig, SearchConfig
 from enas_tf.controllers.rnn_controller import RecurrentCellController
 from enas_tf.data import DataNotFoundError, load_dataset
-from enas_tf.data.text import (EOS, UNK, TextSplits, batchify, build_vocabulary, encode,
+from enas_tf.data.text import (EOS, UNK, batchify, build_vocabulary, encode,
                                load_ptb, random_bptt_lengths, tokenize_ptb_style)
 from enas_tf.layers.rnn_cell import EnasRnnCell, cell_step
 from enas_tf.models.rnn_lm import RecurrentLanguageModel
@@ -26,20 +27,6 @@ from enas_tf.training.metrics import PERPLEXITY
 from enas_tf.training.search import Search
 
 SPACE8 = RecurrentCellSearchSpace(8)
-
-
-def tiny_text(vocab=12, length=(600, 200, 200), seed=0) -> TextSplits:
-    """A learnable stream: each word is mostly the previous word plus one."""
-    rng = np.random.default_rng(seed)
-
-    def stream(n):
-        tokens = [0]
-        for _ in range(n - 1):
-            tokens.append((tokens[-1] + 1) % vocab if rng.random() < 0.9 else rng.integers(vocab))
-        return np.asarray(tokens, np.int32)
-
-    return TextSplits("tiny-text", tuple(f"w{i}" for i in range(vocab)),
-                      *(stream(n) for n in length), bptt=6)
 
 
 # --- the space ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ def _state(search):
         float(search.method.reinforce.baseline)] + [v.numpy() for v in search.method.reinforce.optimizer.variables]
 
 
-@pytest.mark.parametrize("num_devices", [1, 2])
+@pytest.mark.parametrize("num_devices", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_one_call_controller_update_equals_sample_by_sample(tmp_path, num_devices):
     fused = _search(tmp_path / "fused", num_devices=num_devices)
     stepwise = _search(tmp_path / "stepwise", num_devices=num_devices)

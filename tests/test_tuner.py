@@ -14,7 +14,7 @@ from conftest import free_port, make_splits
 from distributed_tuning import SyntheticTuner, declare, synthetic_score
 from enas_tf.search_spaces.darts import DartsSearchSpace
 from enas_tf.search_spaces.micro import MicroSearchSpace
-from tuner import ENASOracle, ENASSupernetTuner
+from tuner import ENAS, ENASOracle, ENASSupernetTuner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCORE = keras_tuner.Objective("score", "max")
@@ -169,6 +169,7 @@ def test_overwrite_false_resumes_the_search(tmp_path):
     assert len(second.oracle.trials) == 25 and second.oracle.updates == 25
 
 
+@pytest.mark.slow
 def test_plain_path_drives_an_ordinary_hypermodel_with_fit(tmp_path):
     x = np.random.default_rng(0).normal(size=(64, 6)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int32)
@@ -202,6 +203,16 @@ def test_unsupported_hyperparameters_are_named(tmp_path):
     oracle._set_project_dir(str(tmp_path), "p")
     with pytest.raises(ValueError, match="'units' is Int"):
         oracle.create_trial("tuner0")
+
+
+def test_fixed_hyperparameters_keep_their_value_and_are_not_decisions(tmp_path):
+    hp = _choice_space(num=2)
+    hp.Fixed("width", 7)
+    oracle = ENASOracle(objective=SCORE, max_trials=2, hyperparameters=hp, seed=1)
+    oracle._set_project_dir(str(tmp_path), "p")
+    values = oracle.create_trial("tuner0").hyperparameters.values
+    assert values["width"] == 7 and set(values) == {"x0", "x1", "width"}
+    assert [name for name, _ in oracle.choices.values.items()] == ["x0", "x1"]
 
 
 def test_supernet_tuner_shares_weights_and_returns_final_models(tmp_path):
@@ -253,3 +264,75 @@ def test_distributed_tuning_with_a_chief_and_two_workers(tmp_path):
     # The chief's controller took one update per completed trial, from both workers.
     assert state["enas"]["updates"] == max_trials
     assert len(state["end_order"]) == max_trials
+
+
+# --- the one-line tuner ------------------------------------------------------------------
+
+
+def _tiny_classification(seed=0):
+    x = np.random.default_rng(seed).normal(size=(64, 6)).astype(np.float32)
+    return x, (x[:, 0] > 0).astype(np.int32)
+
+
+def _build_tiny(hp):
+    model = keras.Sequential([
+        keras.Input((6,)),
+        keras.layers.Dense(hp.Choice("units", [4, 16]),
+                           activation=hp.Choice("activation", ["relu", "tanh"])),
+        keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def test_enas_tuner_takes_random_search_arguments_and_learns_from_fit(tmp_path):
+    x, y = _tiny_classification()
+    search = ENAS(_build_tiny, objective="val_accuracy", max_trials=4, seed=3,
+                  learning_rate=0.02, directory=str(tmp_path), project_name="one_line",
+                  overwrite=True, executions_per_trial=1)
+    assert isinstance(search.oracle, ENASOracle) and search.oracle.max_trials == 4
+    assert search.project_dir == os.path.join(str(tmp_path), "one_line")
+    search.search(x, y, validation_split=0.25, epochs=1, verbose=0)
+    assert len(search.oracle.trials) == 4 and search.oracle.updates == 4
+    assert search.oracle.reinforce.optimizer.learning_rate.numpy() == pytest.approx(0.02)
+    assert search.get_best_models(1)[0].predict(x[:3], verbose=0).shape == (3, 2)
+    assert os.path.exists(tmp_path / "one_line" / "oracle.json")
+    # overwrite=False resumes: the finished trials and the policy come back.
+    resumed = ENAS(_build_tiny, objective="val_accuracy", max_trials=4, seed=3,
+                   directory=str(tmp_path), project_name="one_line")
+    assert len(resumed.oracle.trials) == 4 and resumed.oracle.updates == 4
+
+
+def test_enas_tuner_fits_each_trial_under_a_distribution_strategy(tmp_path):
+    import tensorflow as tf
+
+    x, y = _tiny_classification()
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    search = ENAS(_build_tiny, objective="val_accuracy", max_trials=2, seed=1,
+                  distribution_strategy=strategy, directory=str(tmp_path),
+                  project_name="mirrored")
+    search.search(x, y, validation_split=0.25, epochs=1, batch_size=16, verbose=0)
+    assert search.distribution_strategy is strategy and search.oracle.updates == 2
+    model = search.get_best_models(1)[0]
+    assert model.distribute_strategy.num_replicas_in_sync == 2
+
+
+def test_enas_tuner_seeds_reproduce_proposals_even_seed_zero(tmp_path):
+    """keras-tuner's own oracles read seed=0 as "unseeded"; ENAS keeps it a seed."""
+    def proposals(seed, name):
+        search = ENAS(_build_tiny, objective="val_accuracy", max_trials=6, seed=seed,
+                      directory=str(tmp_path), project_name=name)
+        _build_tiny(search.oracle.hyperparameters)  # declares the space, as search() does
+        return [search.oracle.create_trial(f"t{i}").hyperparameters.values for i in range(6)]
+
+    assert proposals(0, "a") == proposals(0, "b")
+    assert proposals(0, "c") != proposals(5, "d")
+
+
+def test_enas_tuner_over_an_enas_space_fixes_the_space(tmp_path):
+    space = MicroSearchSpace(2)
+    search = ENAS(lambda hp: None, objective=SCORE, max_trials=2, search_space=space, seed=1,
+                  directory=str(tmp_path), project_name="space")
+    assert not search.oracle.allow_new_entries and not search.oracle.tune_new_entries
+    trial = search.oracle.create_trial("t0")
+    assert space.validate(search.oracle.choices.from_values(trial.hyperparameters.values))

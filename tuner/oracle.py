@@ -84,6 +84,8 @@ class ENASOracle(keras_tuner.Oracle):
             kwargs.setdefault("tune_new_entries", False)
         super().__init__(objective=objective, max_trials=max_trials,
                          hyperparameters=hyperparameters, seed=seed, **kwargs)
+        if seed is not None:  # keras-tuner's Oracle takes seed=0 for "no seed"
+            self.seed = self._seed_state = seed
         if num_aggregate < 1:
             raise ValueError(f"num_aggregate must be >= 1, got {num_aggregate}.")
         self.search_space = search_space
@@ -136,6 +138,8 @@ class ENASOracle(keras_tuner.Oracle):
     def _declared_choices(self) -> list[tuple[str, list[Any]]]:
         choices = []
         for hp in self.hyperparameters.space:
+            if isinstance(hp, keras_tuner.engine.hyperparameters.Fixed):
+                continue  # one value: nothing to decide
             if not isinstance(hp, keras_tuner.engine.hyperparameters.Choice):
                 raise ValueError(
                     f"ENASOracle samples hp.Choice hyperparameters only; {hp.name!r} is "

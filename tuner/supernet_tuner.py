@@ -23,7 +23,7 @@ from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.steps import SearchSteps
-from tuner.oracle import ENASOracle
+from tuner.oracle import ENASOracle, declare_search_space
 
 
 class ENASSupernetTuner(keras_tuner.Tuner):
@@ -39,6 +39,10 @@ class ENASSupernetTuner(keras_tuner.Tuner):
       final_aux_head: whether those models have the auxiliary head; None: when the images
         are large enough for it (at least 20 pixels a side).
       oracle_kwargs: extra ``ENASOracle`` arguments (seed, learning_rate, ...).
+      oracle: another oracle to propose the architectures instead of ENAS's, e.g.
+        ``keras_tuner.oracles.RandomSearchOracle(max_trials=20, seed=0)`` for the
+        random-search baseline on the same shared weights. Its objective and search space
+        are set here (``val_accuracy`` over the micro decisions).
       Other keyword arguments (``directory``, ``project_name``, ``overwrite``) go to
       ``keras_tuner.Tuner``.
     """
@@ -48,7 +52,8 @@ class ENASSupernetTuner(keras_tuner.Tuner):
                  steps_per_trial: int = 10, learning_rate: float = 0.05, l2_reg: float = 1e-4,
                  final_num_layers: int = 15, final_filters: int = 36,
                  final_aux_head: bool | None = None, weight_sharing: str = "official",
-                 oracle_kwargs: dict | None = None, seed: int = 0, **kwargs):
+                 oracle_kwargs: dict | None = None, seed: int = 0,
+                 oracle: keras_tuner.Oracle | None = None, **kwargs):
         self.data, self.batch_size, self.steps_per_trial = data, batch_size, steps_per_trial
         if final_aux_head is None:
             final_aux_head = min(data.image_shape[:2]) >= 20
@@ -61,9 +66,18 @@ class ENASSupernetTuner(keras_tuner.Tuner):
                                       num_classes=data.num_classes, use_aux_head=False,
                                       weight_sharing=weight_sharing).build_for(data.image_shape)
         self.sgd = shared_weight_sgd(learning_rate, 0.9, 5.0, self.supernet.trainable_variables)
-        oracle = ENASOracle(objective=keras_tuner.Objective("val_accuracy", "max"),
-                            max_trials=max_trials, search_space=self.search_space,
-                            seed=seed, **(oracle_kwargs or {}))
+        objective = keras_tuner.Objective("val_accuracy", "max")
+        if oracle is None:
+            oracle = ENASOracle(objective=objective, max_trials=max_trials,
+                                search_space=self.search_space, seed=seed,
+                                **(oracle_kwargs or {}))
+        else:
+            if oracle_kwargs:
+                raise ValueError("oracle_kwargs configure the ENAS oracle; give them to "
+                                 "your own oracle instead.")
+            oracle.objective = objective
+            declare_search_space(self.search_space, oracle.hyperparameters)
+            oracle.allow_new_entries = oracle.tune_new_entries = False
         # The REINFORCE update lives in the oracle; these steps only train shared weights.
         self.steps = SearchSteps(self.supernet, self.sgd, reinforce=None,
                                  strategy=tf.distribute.get_strategy(),

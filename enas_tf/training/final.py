@@ -19,16 +19,30 @@ from enas_tf.config import FinalConfig
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
+from enas_tf.serving import export_savedmodel
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import (checkpoint_manager, model_state, resume, save_model,
                                       setup_run, start_training_epoch, write_json)
-from enas_tf.training.safety import RunLock, check_finite
+from enas_tf.training.safety import check_finite, holds_run_lock
 from enas_tf.training.steps import (distributed_count_correct, distributed_sgd_step,
                                     split_accuracy)
 
 MODEL_FILE = "model.keras"
 RESULT_FILE = "result.json"
+SAVEDMODEL_DIR = "savedmodel"
+
+
+def export_if_asked(training) -> dict[str, str]:
+    """Writes the SavedModel of a final training's model if its config asks; returns the
+    result entry naming it."""
+    if not training.config.export_savedmodel:
+        return {}
+    path = export_savedmodel(training.model,
+                             os.path.join(training.config.output_dir, SAVEDMODEL_DIR),
+                             training.data)
+    logging.info("SavedModel for serving written to %s.", path)
+    return {"savedmodel": path}
 
 
 class FinalTraining:
@@ -69,13 +83,10 @@ class FinalTraining:
 
     # --- public API ----------------------------------------------------------------
 
+    @holds_run_lock
     def run(self) -> dict[str, Any]:
         """Trains (or resumes) to ``num_epochs``, saves the model, returns the result.
         Another run on the same ``output_dir`` is refused while this one runs."""
-        with RunLock(self.config.output_dir):
-            return self._run()
-
-    def _run(self) -> dict[str, Any]:
         cfg = self.config
         resume(cfg, self.checkpoint, self.manager, self.epoch)
         steps = cfg.steps_for(len(self.data.train[0]))
@@ -134,7 +145,7 @@ class FinalTraining:
         result = {"arc": list(self.model.arc),
                   "architecture": self.model.search_space.to_json(self.model.arc),
                   "test_accuracy": test_accuracy, "epochs_trained": int(self.epoch),
-                  "model_file": path, **self.facts}
+                  "model_file": path, **self.facts, **export_if_asked(self)}
         write_json(os.path.join(self.config.output_dir, RESULT_FILE), result)
         logging.info("Test accuracy %.4f; model saved to %s.", test_accuracy, path)
         return result

@@ -25,7 +25,7 @@ from enas_tf.config import FinalConfig
 from enas_tf.data.text import TextSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
-from enas_tf.training.final import MODEL_FILE, RESULT_FILE
+from enas_tf.training.final import MODEL_FILE, RESULT_FILE, export_if_asked
 from enas_tf.training.lm_steps import TOKENS, bptt_sgd_step, carried_sums, nll_step
 from enas_tf.training.metrics import PERPLEXITY
 from enas_tf.training.optimizers import shared_weight_sgd
@@ -33,7 +33,7 @@ from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import (checkpoint_manager, model_state, load_history, resume,
                                       save_history, save_model, setup_run, start_training_epoch,
                                       write_json)
-from enas_tf.training.safety import RunLock, check_finite
+from enas_tf.training.safety import check_finite, holds_run_lock
 
 
 def should_start_averaging(valid_perplexities: Sequence[float], patience: int) -> bool:
@@ -95,13 +95,10 @@ class LanguageModelTraining:
 
     # --- public API ----------------------------------------------------------------
 
+    @holds_run_lock
     def run(self) -> dict[str, Any]:
         """Trains (or resumes) to ``num_epochs``, saves the model, returns the result.
         Another run on the same ``output_dir`` is refused while this one runs."""
-        with RunLock(self.config.output_dir):
-            return self._run()
-
-    def _run(self) -> dict[str, Any]:
         cfg = self.config
         resume(cfg, self.checkpoint, self.manager, self.epoch)
         self.history = load_history(cfg.output_dir, int(self.epoch))
@@ -132,9 +129,12 @@ class LanguageModelTraining:
                          "checkpoint %s", epoch + 1, cfg.num_epochs, clock.lap(epoch + 1),
                          stats["perplexity"], stats["valid_perplexity"],
                          " (averaged weights)" if self.averaging else "", path)
-        valid = self.evaluate("valid")
-        test = self.evaluate("test")
-        return self.save(valid, test)
+        last = self.history[-1] if self.history else {}
+        # The last epoch's record already holds the final weights' validation perplexity
+        # (averaging that starts then begins from exactly those weights).
+        valid = (last["valid_perplexity"] if last.get("epoch") == cfg.num_epochs
+                 else self.evaluate("valid"))
+        return self.save(valid, self.evaluate("test"))
 
     def train_epoch(self, epoch: int, steps: int) -> dict[str, float]:
         cfg = self.config
@@ -168,11 +168,12 @@ class LanguageModelTraining:
         path = os.path.join(cfg.output_dir, MODEL_FILE)
         with self._averaged_weights():
             save_model(self.model, path)
+            exported = export_if_asked(self)
         result = {"arc": list(self.model.arc),
                   "architecture": self.model.search_space.to_json(self.model.arc),
                   "valid_perplexity": valid_perplexity, "test_perplexity": test_perplexity,
                   "averaged_sgd": self.averaging, "epochs_trained": int(self.epoch),
-                  "model_file": path, **self.facts}
+                  "model_file": path, **self.facts, **exported}
         write_json(os.path.join(cfg.output_dir, RESULT_FILE), result)
         logging.info("Valid perplexity %.2f, test perplexity %.2f; model saved to %s.",
                      valid_perplexity, test_perplexity, path)

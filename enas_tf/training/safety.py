@@ -8,6 +8,7 @@ the file or the epoch and says what to do, so the CLI never needs a stack trace.
 from __future__ import annotations
 
 import fcntl
+import functools
 import math
 import os
 import shutil
@@ -149,3 +150,13 @@ def stop_on_sigterm(handler: Callable | None = None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, handler or interrupt)
+
+
+def holds_run_lock(run: Callable) -> Callable:
+    """Makes a loop's ``run`` method hold its ``config.output_dir``'s ``RunLock`` while it
+    runs, so a second run on the same directory is refused rather than interleaved."""
+    @functools.wraps(run)
+    def locked(self, *args, **kwargs):
+        with RunLock(self.config.output_dir):
+            return run(self, *args, **kwargs)
+    return locked

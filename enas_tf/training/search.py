@@ -32,7 +32,7 @@ from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import (checkpoint_manager, epoch_seed, load_history, model_state,
                                       resume, save_history, setup_run, start_training_epoch,
                                       write_json)
-from enas_tf.training.safety import RunLock, check_finite
+from enas_tf.training.safety import check_finite, holds_run_lock
 from enas_tf.training.steps import distributed_count_correct
 
 ARC_FILE = "derived_arc.json"
@@ -96,13 +96,10 @@ class Search:
         self.history = load_history(self.config.output_dir, done)
         return done
 
+    @holds_run_lock
     def run(self) -> dict[str, Any]:
         """Runs (or resumes) the search, derives the architecture and returns the result.
         Another run on the same ``output_dir`` is refused while this one runs."""
-        with RunLock(self.config.output_dir):
-            return self._run()
-
-    def _run(self) -> dict[str, Any]:
         start = self.restore()
         cfg = self.config
         steps = cfg.steps_per_epoch or self.data.steps_per_epoch(cfg.batch_size)
