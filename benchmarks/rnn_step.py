@@ -40,10 +40,8 @@ def main(argv):
     from enas_tf.components import get_components
     from enas_tf.models.rnn_lm import RecurrentLanguageModel
     from enas_tf.search_spaces.rnn import ENAS_LM_CELL, RecurrentCellSearchSpace
-    from enas_tf.strategies.base import make_search_steps
     from enas_tf.controllers.reinforce import Reinforce
-    from enas_tf.training.lm_steps import TOKENS, bptt_sgd_step
-    from enas_tf.training.metrics import PERPLEXITY
+    from enas_tf.training.lm_steps import TOKENS, LanguageSearchSteps, bptt_sgd_step
     from enas_tf.training.optimizers import shared_weight_sgd
 
     cfg = SearchConfig.for_space("rnn", hidden_size=FLAGS.hidden_size, bptt=FLAGS.bptt,
@@ -66,10 +64,8 @@ def main(argv):
                                   nesterov=False, clip="global")
     controller = components.make_controller(space, cfg)
     reinforce = Reinforce(controller, cfg.controller_lr, **components.reinforce_kwargs)
-    search = type("SearchLike", (), dict(config=cfg, supernet=supernet, optimizer=optimizer,
-                                         strategy=tf.distribute.get_strategy(),
-                                         metric=PERPLEXITY))()
-    steps = make_search_steps(search, reinforce)
+    # The steps make_search_steps gives a text search (what the ENAS strategy runs).
+    steps = LanguageSearchSteps(supernet, optimizer, reinforce, tf.distribute.get_strategy(), cfg)
     rows = [("search step (controller sample + supernet)",
              time_calls(lambda: steps.search_step(inputs, targets), FLAGS.steps))]
     published = RecurrentCellSearchSpace(8).from_string(ENAS_LM_CELL)

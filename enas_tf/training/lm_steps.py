@@ -69,12 +69,10 @@ class LanguageSearchSteps(SearchSteps):
         self.state = tf.Variable(tf.zeros([config.batch_size, supernet.hidden_size]),
                                  trainable=False, name="bptt_state")
         self.base_lr = tf.Variable(float(config.lr_max), trainable=False, name="base_lr")
+        # Not XLA-compiled: the BPTT step carries its state in a variable (untested
+        # under jit_compile, which the recurrent search has never applied).
         super().__init__(supernet, optimizer, reinforce, strategy, config.batch_size,
-                         config.l2_reg, 0.0, jit_compile=config.jit_compile, metric=PERPLEXITY)
-        arc = tf.TensorSpec([supernet.search_space.num_decisions], tf.int32)
-        self.train_step = tf.function(self._train_step, input_signature=[TOKENS, TOKENS, arc])
-        if reinforce is not None:
-            self.search_step = tf.function(self._search_step, input_signature=[TOKENS, TOKENS])
+                         config.l2_reg, 0.0, jit_compile=False, metric=PERPLEXITY)
 
     def start_epoch(self) -> None:
         """A fresh state and the epoch's learning rate as the base of the scaled one."""

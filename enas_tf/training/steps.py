@@ -128,19 +128,28 @@ class SearchSteps:
         self.strategy, self.global_batch_size = strategy, global_batch_size
         self.l2_reg, self.aux_weight = l2_reg, aux_weight
         self.trace_count = 0
-        self.train_step = tf.function(self._train_step, jit_compile=jit_compile)
+        batch = self.batch_signature
+        self.train_step = tf.function(
+            self._train_step, jit_compile=jit_compile,
+            input_signature=None if batch is None else [*batch, self.arc_signature()])
         self.count_correct = tf.function(self._count_correct)
         if reinforce is not None:  # None: architectures come from elsewhere (a tuner)
             controller = reinforce.controller
             self.controller_sample = tf.function(self._controller_sample)
             self.controller_update = tf.function(self._controller_update)
-            self.search_step = tf.function(self._search_step, jit_compile=jit_compile)
+            self.search_step = tf.function(self._search_step, jit_compile=jit_compile,
+                                           input_signature=batch)
             self.sample_arc = tf.function(lambda: controller.sample()[0])
             self.most_likely_arc = tf.function(controller.most_likely)
             self.sample_with_probabilities = tf.function(controller.sample_with_probabilities)
 
-    # The step functions' input signature (None: traced per input shape).
+    # The step functions' input signature (None: traced per input shape). With one, the
+    # training step's architecture input has ``arc_signature()``.
     batch_signature = None
+
+    def arc_signature(self) -> tf.TensorSpec:
+        """The architecture input of ``train_step`` when ``batch_signature`` is set."""
+        return tf.TensorSpec([self.supernet.search_space.num_decisions], tf.int32)
 
     def start_epoch(self) -> None:
         """Called before an epoch's steps (the language-model steps reset their state)."""
