@@ -303,18 +303,44 @@ def test_enas_tuner_takes_random_search_arguments_and_learns_from_fit(tmp_path):
     assert len(resumed.oracle.trials) == 4 and resumed.oracle.updates == 4
 
 
-def test_enas_tuner_fits_each_trial_under_a_distribution_strategy(tmp_path):
-    import tensorflow as tf
+MIRRORED_TUNING = """
+import sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from tuner import ENAS
 
-    x, y = _tiny_classification()
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    search = ENAS(_build_tiny, objective="val_accuracy", max_trials=2, seed=1,
-                  distribution_strategy=strategy, directory=str(tmp_path),
-                  project_name="mirrored")
-    search.search(x, y, validation_split=0.25, epochs=1, batch_size=16, verbose=0)
-    assert search.distribution_strategy is strategy and search.oracle.updates == 2
-    model = search.get_best_models(1)[0]
-    assert model.distribute_strategy.num_replicas_in_sync == 2
+def build(hp):
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(
+        hp.Choice("units", [4, 16]), activation="relu"), keras.layers.Dense(2)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+x = np.random.default_rng(0).normal(size=(64, 6)).astype(np.float32)
+y = (x[:, 0] > 0).astype(np.int32)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+search = ENAS(build, objective="val_accuracy", max_trials=2, seed=1,
+              distribution_strategy=strategy, directory=sys.argv[1], project_name="mirrored")
+search.search(x, y, validation_split=0.25, epochs=1, batch_size=16, verbose=0)
+model = search.get_best_models(1)[0]
+print("updates", search.oracle.updates, "replicas",
+      model.distribute_strategy.num_replicas_in_sync)
+"""
+
+
+def test_enas_tuner_fits_each_trial_under_a_distribution_strategy(tmp_path):
+    """Two-replica trials, in a fresh interpreter. Run inside the long test process after
+    other tests' MirroredStrategy runs, the second trial's Adam all-reduce once failed with a
+    collective shape mismatch between the two trials' models; the cause is not pinned down
+    (see the issue note), so this test isolates the tuner from earlier strategies."""
+    process = subprocess.run([sys.executable, "-c", MIRRORED_TUNING, str(tmp_path)],
+                             env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True,
+                             text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert process.stdout.strip().splitlines()[-1] == "updates 2 replicas 2"
 
 
 def test_enas_tuner_seeds_reproduce_proposals_even_seed_zero(tmp_path):
