@@ -332,10 +332,10 @@ print("updates", search.oracle.updates, "replicas",
 
 
 def test_enas_tuner_fits_each_trial_under_a_distribution_strategy(tmp_path):
-    """Two-replica trials, in a fresh interpreter. Run inside the long test process after
-    other tests' MirroredStrategy runs, the second trial's Adam all-reduce once failed with a
-    collective shape mismatch between the two trials' models; the cause is not pinned down
-    (see the issue note), so this test isolates the tuner from earlier strategies."""
+    """Two-replica trials, in a fresh interpreter. Inside the long test process, after other
+    tests' MirroredStrategy runs, every trial's Adam all-reduce failed with "Shape mismatch in
+    the collective instance 100" (TensorFlow's tensorflow/tensorflow#62790: models trained one
+    after another under MirroredStrategy in one process); the README warns users."""
     process = subprocess.run([sys.executable, "-c", MIRRORED_TUNING, str(tmp_path)],
                              env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True,
                              text=True, timeout=300)
