@@ -26,6 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from enas_tf.training.safety import check_output_dir
+
 
 def _write_atomically(archive: keras.export.ExportArchive, path: str) -> str:
     """Writes the archive beside ``path``, then moves it into place: a killed export never
@@ -33,10 +35,7 @@ def _write_atomically(archive: keras.export.ExportArchive, path: str) -> str:
     path = os.path.abspath(path)
     if os.path.isfile(path):
         raise FileExistsError(f"cannot export a SavedModel to {path}: it is a file.")
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"cannot export a SavedModel to {path}: {parent} is not writable.")
+    check_output_dir(os.path.dirname(path))
     partial, previous = f"{path}.partial", f"{path}.previous"
     for leftover in (partial, previous):
         shutil.rmtree(leftover, ignore_errors=True)

@@ -15,7 +15,7 @@ tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices("CPU")[0],
     [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
 
-from enas_tf.config import SearchConfig
+from enas_tf.config import FinalConfig, SearchConfig
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.data.text import TextSplits
 
@@ -64,6 +64,15 @@ def tiny_config(output_dir, **overrides) -> SearchConfig:
                   output_dir=str(output_dir), seed=1)
     values.update(overrides)
     return SearchConfig(**values)
+
+
+def tiny_final_config(output_dir, **overrides) -> FinalConfig:
+    """A final training small enough to trace and run in seconds."""
+    values = dict(dataset="digits", num_layers=1, filters=4, aux_weight=0.4, cutout=2,
+                  batch_size=16, num_epochs=1, steps_per_epoch=3, log_every=1, eval_every=1,
+                  output_dir=str(output_dir), seed=1)
+    values.update(overrides)
+    return FinalConfig(**values)
 
 
 def free_port() -> int:

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import assert_reloads_in_a_fresh_process, make_splits
-from enas_tf.config import FinalConfig
+from conftest import assert_reloads_in_a_fresh_process, make_splits, tiny_final_config
 from enas_tf.data.pipeline import cutout
 from enas_tf.export import load_architecture
 from enas_tf.layers.drop_path import DropPath, drop_path_keep_prob
@@ -195,17 +194,9 @@ def test_unknown_op_in_json_is_named(tmp_path):
         load_architecture(SPACE, arc_file=str(tmp_path / "absent.json"))
 
 
-def _final_config(output_dir, **overrides):
-    values = dict(dataset="digits", num_layers=1, filters=4, aux_weight=0.4, cutout=2,
-                  batch_size=16, num_epochs=1, steps_per_epoch=3, log_every=1, eval_every=1,
-                  output_dir=str(output_dir), seed=1)
-    values.update(overrides)
-    return FinalConfig(**values)
-
-
 def test_final_training_trains_saves_and_resumes(tmp_path):
     splits = make_splits(num_train=64, size=32)  # 32x32 leaves room for the aux head
-    first = FinalTraining(_final_config(tmp_path), PUBLISHED, splits)
+    first = FinalTraining(tiny_final_config(tmp_path), PUBLISHED, splits)
     assert first.facts["parameters_with_aux_head"] > first.facts["parameters"] > 0
     assert first.facts["multiply_adds_per_image"] > 0
     result = first.run()
@@ -214,7 +205,7 @@ def test_final_training_trains_saves_and_resumes(tmp_path):
     # Aux-head weights train (unlike the official code).
     aux_before = [w.numpy().copy() for w in first.model.aux_head.trainable_weights]
 
-    resumed = FinalTraining(_final_config(tmp_path, num_epochs=2), PUBLISHED, splits)
+    resumed = FinalTraining(tiny_final_config(tmp_path, num_epochs=2), PUBLISHED, splits)
     resumed.run()
     assert int(resumed.epoch) == 2
     assert int(resumed.optimizer.iterations) == 6  # 3 restored + 3 new steps
@@ -227,7 +218,7 @@ def test_final_training_trains_saves_and_resumes(tmp_path):
     tags = set(events.Tags()["tensors"])
     assert {"test/test_accuracy", "train/loss", "train/learning_rate"} <= tags
     with pytest.raises(ValueError, match="filters: 4 -> 8"):
-        FinalTraining(_final_config(tmp_path, filters=8, num_epochs=3), PUBLISHED, splits).run()
+        FinalTraining(tiny_final_config(tmp_path, filters=8, num_epochs=3), PUBLISHED, splits).run()
 
 
 def test_published_architecture_counts_as_the_official_code():

@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import make_splits
+from conftest import make_splits, tiny_final_config, tiny_text
 from enas_tf.config import FinalConfig
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.search_spaces.rnn import ENAS_LM_CELL, RecurrentCellSearchSpace
 from enas_tf.serving import export_language_model, export_savedmodel
 from enas_tf.training.final import FinalTraining
 from enas_tf.training.final_lm import LanguageModelTraining
-from conftest import tiny_text
 
 ARC = MicroSearchSpace(3).random_architecture(np.random.default_rng(0))
 
@@ -65,11 +64,9 @@ def serve_elsewhere(model_dir, inputs, tmp_path):
 
 
 def _final_config(output_dir, **overrides):
-    values = dict(dataset="digits", num_layers=1, num_nodes=3, filters=4, aux_weight=0.0,
-                  cutout=0, batch_size=16, num_epochs=1, steps_per_epoch=2, verbose=0,
-                  output_dir=str(output_dir), export_savedmodel=True, seed=1)
-    values.update(overrides)
-    return FinalConfig(**values)
+    return tiny_final_config(output_dir, **{
+        "num_nodes": 3, "aux_weight": 0.0, "cutout": 0, "steps_per_epoch": 2, "verbose": 0,
+        "export_savedmodel": True, **overrides})
 
 
 def test_final_training_exports_a_savedmodel_that_serves_raw_pixels_without_enas_tf(tmp_path):

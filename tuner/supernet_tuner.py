@@ -42,7 +42,8 @@ class ENASSupernetTuner(keras_tuner.Tuner):
       oracle: another oracle to propose the architectures instead of ENAS's, e.g.
         ``keras_tuner.oracles.RandomSearchOracle(max_trials=20, seed=0)`` for the
         random-search baseline on the same shared weights. Its objective and search space
-        are set here (``val_accuracy`` over the micro decisions).
+        are set here (``val_accuracy`` over the micro decisions); its own ``max_trials``
+        applies, not this tuner's.
       Other keyword arguments (``directory``, ``project_name``, ``overwrite``) go to
       ``keras_tuner.Tuner``.
     """

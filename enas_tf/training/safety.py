@@ -20,7 +20,7 @@ LOCK_FILE = "run.lock"
 MIN_FREE_BYTES = 64 * 2**20  # below this a checkpoint may not fit
 # What a run writes into its output directory (``--restart`` removes only these).
 RUN_FILES = ("checkpoints", "tensorboard", "config.json", "history.json", "derived_arc.json",
-             "derived_arc.png", "result.json", "model.keras")
+             "derived_arc.png", "result.json", "model.keras", "savedmodel")
 
 
 class RunStateError(ValueError):
