@@ -311,9 +311,11 @@ def main(argv: list[str]) -> int:
     from enas_tf.data import DATASET_SHAPES, DataNotFoundError, load_dataset
     from enas_tf.distribute import make_strategy
     from enas_tf.export import build_final_model, load_architecture
+    from enas_tf.training.platform import describe_platform, determinism_refusal
     from enas_tf.training.safety import NonFiniteError, stop_on_sigterm
 
     stop_on_sigterm()
+    logging.info("machine: %s", describe_platform())
 
     try:
         if FLAGS.mode == "draw":
@@ -343,6 +345,12 @@ def main(argv: list[str]) -> int:
             run_search(config, data, strategy)
     except (DataNotFoundError, FileNotFoundError, ValueError, NonFiniteError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # TensorFlow refusing an op under --deterministic
+        refusal = determinism_refusal(error) if config.deterministic else None
+        if refusal is None:
+            raise
+        print(f"error: {refusal}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"interrupted: {getattr(config, 'output_dir', '.')} keeps its last checkpoint "

@@ -23,6 +23,7 @@ import common
 from common import FLAGS  # also puts the repository on sys.path
 from enas_tf.components import get_components
 from enas_tf.controllers.reinforce import Reinforce
+from enas_tf.training.platform import describe_platform  # noqa: E402
 
 flags.DEFINE_integer("samples", 200, "Architectures timed per variant.")
 flags.DEFINE_integer("batch", 10, "Architectures per call in the batched variant.")
@@ -38,6 +39,7 @@ def _rate(call, count: int, per_call: int) -> float:
 
 def main(argv):
     del argv
+    print(f"machine: {describe_platform()}", flush=True)
     cfg = common.config(seed=0)
     components = get_components(cfg.search_space)
     space = components.make_space(cfg)

@@ -38,6 +38,7 @@ from absl import app, flags  # noqa: E402
 from enas_tf.config import SearchConfig  # noqa: E402
 from enas_tf.models.summary import trainable_parameters  # noqa: E402
 from enas_tf.training.search import Search  # noqa: E402
+from enas_tf.training.platform import describe_platform  # noqa: E402
 
 flags.DEFINE_integer("cells", 8, "Cells in all (DARTS search: 8).")
 flags.DEFINE_list("variants", ["gdas", "enas", "darts1", "darts2"],
@@ -94,6 +95,7 @@ def peak_rss_gib() -> float:
 
 def main(argv):
     del argv
+    print(f"machine: {describe_platform()}", flush=True)
     if FLAGS.steps < 1:
         raise app.UsageError("--steps must be at least 1")
     gpus = tf.config.list_physical_devices("GPU")

@@ -16,6 +16,7 @@ from absl import app, flags
 
 import common
 from common import FLAGS
+from enas_tf.training.platform import describe_platform
 from enas_tf.distribute import make_strategy
 
 flags.DEFINE_integer("num_devices", 2, "Devices of the multi-device variant.")
@@ -24,6 +25,7 @@ flags.DEFINE_integer("num_devices", 2, "Devices of the multi-device variant.")
 def main(argv):
     del argv
     many = make_strategy(num_devices=FLAGS.num_devices)  # first: may split the CPU
+    print(f"machine: {describe_platform()}", flush=True)
     print(common.settings())
     print("devices:", ", ".join(d.name for d in tf.config.list_logical_devices()))
     rates = {}

@@ -14,10 +14,12 @@ from absl import app
 
 import common
 from common import FLAGS
+from enas_tf.training.platform import describe_platform  # noqa: E402
 
 
 def main(argv):
     del argv
+    print(f"machine: {describe_platform()}", flush=True)
     print(common.settings())
     results = {}
     for jit in (False, True):

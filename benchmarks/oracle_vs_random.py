@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from tuner import ENASOracle  # noqa: E402
+from enas_tf.training.platform import describe_platform  # noqa: E402
 
 flags.DEFINE_integer("num_decisions", 4, "Decisions in the synthetic space.")
 flags.DEFINE_integer("num_choices", 4, "Values per decision.")
@@ -64,6 +65,7 @@ def _run(oracle, budget, on_trial=None) -> int | None:
 
 def main(argv):
     del argv
+    print(f"machine: {describe_platform()}", flush=True)
     best = {f"x{i}": 0 for i in range(FLAGS.num_decisions)}
     size = FLAGS.num_choices ** FLAGS.num_decisions
     print(f"space: {FLAGS.num_decisions} decisions x {FLAGS.num_choices} values = {size} "

@@ -28,6 +28,7 @@ from absl import app, flags
 
 import common
 from common import FLAGS
+from enas_tf.training.platform import describe_platform
 from enas_tf.models.summary import trainable_parameters
 
 flags.DEFINE_enum("model", None, ["fixed", "supernet"], "Internal: measure one model.")
@@ -64,6 +65,7 @@ def main(argv):
     if FLAGS.model:
         print(json.dumps(measure(FLAGS.model)))
         return
+    print(f"machine: {describe_platform()}", flush=True)
     print(common.settings())
     peaks = {"fixed": [], "supernet": []}
     for _ in range(FLAGS.repeats):

@@ -27,6 +27,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from enas_tf.config import SearchConfig  # noqa: E402
+from enas_tf.training.platform import describe_platform  # noqa: E402
 
 flags.DEFINE_integer("hidden_size", 200, "Hidden size (enas_lm search: 200).")
 flags.DEFINE_integer("bptt", 35, "Segment length.")
@@ -37,6 +38,7 @@ flags.DEFINE_integer("rnn_batch_size", 128, "Batch (enas_lm search: 128).")
 
 def main(argv):
     del argv
+    print(f"machine: {describe_platform()}", flush=True)
     from enas_tf.components import get_components
     from enas_tf.models.rnn_lm import RecurrentLanguageModel
     from enas_tf.search_spaces.rnn import ENAS_LM_CELL, RecurrentCellSearchSpace

@@ -32,6 +32,7 @@ from enas_tf.data import load_digits  # noqa: E402
 from enas_tf.export import load_architecture  # noqa: E402
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace  # noqa: E402
 from enas_tf.training.final import FinalTraining  # noqa: E402
+from enas_tf.training.platform import describe_platform  # noqa: E402
 
 flags.DEFINE_list("derived", ["runs/quickstart_micro/derived_arc.json"],
                   "derived_arc.json files of searches (or files holding ENAS strings).")
@@ -60,6 +61,7 @@ def train(arc, seed: int, data) -> float:
 
 def main(argv):
     del argv
+    print(f"machine: {describe_platform()}", flush=True)
     logging.set_verbosity(logging.WARNING)
     full = load_digits(300, 0)
     images, labels = full.train

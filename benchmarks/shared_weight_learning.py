@@ -41,6 +41,7 @@ from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpa
 from enas_tf.supernet.micro import MicroSupernet  # noqa: E402
 from enas_tf.training.optimizers import shared_weight_sgd  # noqa: E402
 from enas_tf.training.steps import SearchSteps  # noqa: E402
+from enas_tf.training.platform import describe_platform  # noqa: E402
 
 REGIMES = ("fixed", "cycle5", "uniform", "wiring_fixed", "ops_fixed", "shallow", "deep",
            "controller")
@@ -115,6 +116,7 @@ def run(regime: str, weight_sharing: str, data) -> dict[str, float]:
 
 def main(argv):
     del argv
+    print(f"machine: {describe_platform()}", flush=True)
     unknown = sorted(set(FLAGS.regimes) - set(REGIMES)) + sorted(
         set(FLAGS.weight_sharing) - set(WEIGHT_SHARING))
     if unknown:

@@ -25,6 +25,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from enas_tf.models.summary import trainable_parameters  # noqa: E402
+from enas_tf.training.platform import describe_platform  # noqa: E402
 
 flags.DEFINE_integer("seed", 0, "Seed of the controller that samples the architectures.")
 flags.DEFINE_integer("arcs", 3, "Sampled architectures, each compared with its fixed model.")
@@ -32,6 +33,7 @@ flags.DEFINE_integer("arcs", 3, "Sampled architectures, each compared with its f
 
 def main(argv):
     del argv
+    print(f"machine: {describe_platform()}", flush=True)
     if FLAGS.arcs < 1 or FLAGS.steps < 1:
         raise app.UsageError("--arcs and --steps must be at least 1")
     space, sample_arcs, fixed_model, supernet_model = models(seed=FLAGS.seed)

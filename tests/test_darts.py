@@ -95,6 +95,7 @@ def _reference_primitive(name, strides, edge, x):
     return layer(x, training=True)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("strides", [1, 2])
 def test_a_mixed_edge_is_the_weighted_sum_of_the_reference_primitives(strides):
     keras.utils.set_random_seed(0)
@@ -151,6 +152,7 @@ def _exact_moments(x, axes):
     return mean, tf.reduce_mean(tf.square(x - mean), axes)
 
 
+@pytest.mark.kernels
 def test_second_order_gradient_matches_a_direct_computation(tmp_path, float64, monkeypatch):
     """The unrolled gradient against autodiff through the virtual step
     w' = w - xi (momentum * buf + grad_w L_train + wd * w), on a tiny supernet in float64.

@@ -74,6 +74,7 @@ def _supernet_trained_sep_convs(arc):
     return trained
 
 
+@pytest.mark.kernels
 def test_final_model_runs_the_ops_the_supernet_trains():
     arc = SPACE.random_architecture(np.random.default_rng(3))
     model = _model(arc)
@@ -194,6 +195,7 @@ def test_unknown_op_in_json_is_named(tmp_path):
         load_architecture(SPACE, arc_file=str(tmp_path / "absent.json"))
 
 
+@pytest.mark.kernels
 def test_final_training_trains_saves_and_resumes(tmp_path):
     splits = make_splits(num_train=64, size=32)  # 32x32 leaves room for the aux head
     first = FinalTraining(tiny_final_config(tmp_path), PUBLISHED, splits)

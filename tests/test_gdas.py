@@ -68,6 +68,7 @@ def _counting(monkeypatch, module, name):
     return counts
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("strides", [1, 2])
 def test_a_sampled_darts_edge_runs_only_its_op_and_equals_the_one_hot_mixture(monkeypatch,
                                                                              strides):
@@ -89,6 +90,7 @@ def test_a_sampled_darts_edge_runs_only_its_op_and_equals_the_one_hot_mixture(mo
         np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.kernels
 def test_gdas_gradients_reach_every_alpha_but_only_the_sampled_ops_weights():
     """Through the straight-through weights every alpha gets a gradient; weights of ops
     no edge sampled get none (their branch never ran)."""
@@ -120,6 +122,7 @@ def test_gdas_gradients_reach_every_alpha_but_only_the_sampled_ops_weights():
             assert (norm > 0) == ran, (edge.name, name, sampled)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("reduction_prev", [False, True])
 def test_the_fixed_reduction_cell_halves_the_resolution_into_4c_channels(reduction_prev):
     keras.utils.set_random_seed(0)
@@ -158,6 +161,7 @@ def test_a_frc_network_reloads_with_its_fixed_reduction_cell(tmp_path):
                                       "FinalDartsNetwork")
 
 
+@pytest.mark.kernels  # the grouped convolutions' gradient, on both kernel paths
 @pytest.mark.parametrize("space", [pytest.param("darts", marks=pytest.mark.slow),
                                    "darts_frc"])
 def test_tiny_gdas_search_resumes(tmp_path, space):

@@ -114,6 +114,7 @@ def _supernet(space=SPACE, filters=4):
         (8, 8, 3))
 
 
+@pytest.mark.kernels
 def test_each_op_id_runs_its_own_op_and_gradients_reach_only_it():
     supernet = _supernet()
     layer = supernet.layer_blocks[1]
@@ -137,6 +138,7 @@ def test_each_op_id_runs_its_own_op_and_gradients_reach_only_it():
             assert not np.allclose(outputs[i], outputs[j]), (MACRO_OPS[i], MACRO_OPS[j])
 
 
+@pytest.mark.kernels
 def test_supernet_computes_what_the_fixed_network_of_the_architecture_computes():
     """With the chosen branches' weights copied over, the fixed search-size network gives
     the supernet's output: ops, skips, poolings and the head are wired the same."""

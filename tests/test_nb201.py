@@ -92,6 +92,7 @@ def test_the_resnet_cell_network_has_the_benchmarks_size_and_reloads(tmp_path):
     assert_reloads_in_a_fresh_process(small, tmp_path, "NasBench201Network")
 
 
+@pytest.mark.kernels
 def test_every_form_of_one_cell_gives_the_same_supernet_output():
     """The integers, the one-hot weights (DARTS's form) and a one-hot sample (GDAS's)
     run the same cell."""
@@ -109,6 +110,7 @@ def test_every_form_of_one_cell_gives_the_same_supernet_output():
     assert not np.allclose(supernet(images, tf.constant([3] * 6)).numpy(), outputs[0].numpy())
 
 
+@pytest.mark.kernels
 def test_a_sampled_edge_runs_only_its_op(monkeypatch):
     counts = tf.Variable(tf.zeros([len(OPS)], tf.int32))
     original = nb201_supernet.nb201_op

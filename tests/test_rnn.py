@@ -89,6 +89,7 @@ def test_the_cell_equals_a_hand_computed_step():
     np.testing.assert_allclose(as_tensors.numpy(), expected, rtol=1e-10)
 
 
+@pytest.mark.kernels
 def test_the_supernet_computes_what_the_fixed_model_computes():
     arc = SPACE8.from_string(ENAS_LM_CELL)
     supernet = RecurrentSupernet(SPACE8, vocab_size=30, hidden_size=8).build_for()
@@ -102,6 +103,7 @@ def test_the_supernet_computes_what_the_fixed_model_computes():
                                model(tokens).numpy(), atol=1e-5)
 
 
+@pytest.mark.kernels
 def test_gradients_reach_only_the_chosen_kernels():
     space = RecurrentCellSearchSpace(3)
     arc = (0, 1, 0, 3, 1, 2)  # node 2 reads node 0 (identity), node 3 reads node 1 (sigmoid)

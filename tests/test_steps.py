@@ -43,6 +43,7 @@ def test_one_call_controller_update_equals_sample_by_sample(tmp_path, num_device
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.kernels
 def test_search_step_trains_on_the_architecture_it_samples(tmp_path):
     one = _search(tmp_path / "one")
     two = _search(tmp_path / "two")

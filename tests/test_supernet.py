@@ -10,6 +10,8 @@ from enas_tf.search_spaces.micro import MicroSearchSpace, unused_nodes
 from enas_tf.supernet.micro import MicroSupernet, MicroSupernetCell
 from enas_tf.supernet.shared_ops import SharedSepConv
 
+pytestmark = pytest.mark.kernels  # CI reruns these with oneDNN on
+
 SPACE = MicroSearchSpace(2)
 
 

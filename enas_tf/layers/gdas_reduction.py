@@ -6,7 +6,8 @@ after a reduction cell) to C channels each. Each input then goes through two bra
 at stride 2:
 
 * ReLU -> 1x3 conv (stride 1x2, 8 groups) -> 3x1 conv (stride 2x1, 8 groups) -> BN ->
-  ReLU -> 1x1 conv -> BN;
+  ReLU -> 1x1 conv -> BN (the grouped convs through ``grouped_conv2d``, which trains on
+  every CPU kernel path; the kernels keep their grouped shapes, so saved models load);
 * 3x3 max pool (stride 2, padding 1) -> BN;
 
 and the four results are concatenated (4C channels), with drop-path on each in training.
@@ -20,6 +21,7 @@ import tensorflow as tf
 
 from enas_tf.layers.darts_ops import (DartsConv, DartsDropPath, DartsFactorizedReduce,
                                       torch_init, torch_pool)
+from enas_tf.layers.grouped_conv import grouped_conv2d
 from enas_tf.layers.ops import PACKAGE, batch_norm
 
 GROUPS = 8
@@ -58,7 +60,7 @@ class GdasReductionCell(keras.layers.Layer):
         self.drop_path = DartsDropPath(name="drop_path")
 
     def build(self, input_shape):
-        # Grouped kernels: [kh, kw, filters / groups, filters] (tf.nn.conv2d groups them).
+        # Grouped kernels: [kh, kw, filters / groups, filters] (see grouped_conv2d).
         shape = (self.filters // GROUPS, self.filters)
         self.wide = [self.add_weight(shape=(1, 3, *shape), initializer=torch_init(),
                                      name=f"conv1x3_{i}") for i in range(2)]
@@ -73,8 +75,8 @@ class GdasReductionCell(keras.layers.Layer):
         convolved, pooled = [], []
         for i, x in enumerate(states):
             bn_a, bn_b, bn_pool = self.norms[i]
-            h = tf.nn.conv2d(pad_axis(tf.nn.relu(x), 2), self.wide[i], [1, 1, 2, 1], "VALID")
-            h = tf.nn.conv2d(pad_axis(h, 1), self.tall[i], [1, 2, 1, 1], "VALID")
+            h = grouped_conv2d(pad_axis(tf.nn.relu(x), 2), self.wide[i], [1, 1, 2, 1], GROUPS)
+            h = grouped_conv2d(pad_axis(h, 1), self.tall[i], [1, 2, 1, 1], GROUPS)
             h = tf.nn.relu(bn_a(h, training=norm_training))
             convolved.append(bn_b(self.pointwise[i](h), training=norm_training))
             pooled.append(bn_pool(torch_pool(x, "max", 2), training=norm_training))
