@@ -1,5 +1,6 @@
 """The command line rejects bad input with a one-line reason, never a traceback."""
 
+import json
 import os
 import subprocess
 import sys
@@ -127,17 +128,29 @@ FLAG_FILES = (
 
 def test_flag_files_parse_to_valid_configs():
     """Every flag file gives a valid config of its kind (one process parses them all)."""
-    script = ("import sys, main\n"
+    script = ("import json, sys, main\n"
               "for name in sys.argv[1:]:\n"
               "    main.FLAGS.unparse_flags()\n"
               "    main.FLAGS(['main.py', '--flagfile=flags/' + name])\n"
-              "    print(name, main.config_from_flags())\n")
+              "    config = main.config_from_flags()\n"
+              "    values = json.dumps({**config.to_dict(), 'kind': type(config).__name__})\n"
+              "    print(name, config, values, sep='\\t')\n")
     result = subprocess.run([sys.executable, "-c", script, *(name for name, _ in FLAG_FILES)],
                             capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
-    configs = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    configs = {name: shown for name, shown, _ in lines}
     for name, kind in FLAG_FILES:
         assert kind in configs[name], name
+    # Every value every flag file gives, as recorded before the settings moved to their
+    # owners (tests/data/flag_file_configs.json): a restructuring must not change them.
+    with open(os.path.join(ROOT, "tests", "data", "flag_file_configs.json")) as f:
+        recorded = json.load(f)
+    parsed = {name: json.loads(values) for name, _, values in lines}
+    assert set(recorded) == set(parsed)
+    for name, values in recorded.items():
+        assert parsed[name] == values, (name, {k: (v, parsed[name].get(k)) for k, v in
+                                               values.items() if parsed[name].get(k) != v})
     tracked = {f for f in os.listdir(os.path.join(ROOT, "flags")) if f.endswith(".cfg")}
     assert tracked == {name for name, _ in FLAG_FILES}, "every flag file is checked"
 
