@@ -40,3 +40,19 @@ def test_a_refused_op_under_determinism_becomes_one_line_naming_the_flag():
         None, None, "A deterministic implementation of Foo is not available.\nstack...")
     assert "Foo" in determinism_refusal(unimplemented)
     assert determinism_refusal(tf.errors.InternalError(None, None, "out of memory")) is None
+
+
+def test_every_benchmark_prints_the_machine_and_kernel_path():
+    import ast
+    import os
+
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "benchmarks")
+    for name in sorted(os.listdir(root)):
+        if not name.endswith(".py") or name == "common.py":
+            continue
+        with open(os.path.join(root, name)) as f:
+            tree = ast.parse(f.read())
+        main = next(node for node in tree.body
+                    if isinstance(node, ast.FunctionDef) and node.name == "main")
+        assert "print(f'machine: {describe_platform()}'" in ast.unparse(main), name
