@@ -347,7 +347,8 @@ def main(argv: list[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # TensorFlow refusing an op under --deterministic
-        refusal = determinism_refusal(error) if config.deterministic else None
+        refusal = (determinism_refusal(error) if getattr(config, "deterministic", False)
+                   else None)  # DrawConfig has no such flag
         if refusal is None:
             raise
         print(f"error: {refusal}", file=sys.stderr)

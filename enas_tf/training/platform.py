@@ -61,5 +61,5 @@ def determinism_refusal(error: BaseException) -> str | None:
         return None
     first = next((line.strip() for line in text.splitlines() if "determinis" in line.lower()),
                  text.strip())
-    return (f"--deterministic: TensorFlow has no deterministic kernel for an op of this run "
-            f"on this machine ({first[:200]}); rerun without --deterministic.")
+    return (f"--deterministic: TensorFlow refused an op of this run under op determinism "
+            f"({first[:200]}); rerun without --deterministic.")
