@@ -289,10 +289,38 @@ def draw(config: DrawConfig) -> int:
     return 0
 
 
+# Exit codes: the command or its inputs cannot be used (flags, files, data, saved state,
+# a busy directory), before any training; the run started and failed; a signal stopped it.
+BAD_INPUT, RUN_FAILED = 2, 1
+
+
 def usage_error(message: str) -> int:
     """A bad flag: its message on one line and where help is, never the whole help."""
     print(f"error: {message} (--helpshort lists the flags)", file=sys.stderr)
-    return 2
+    return BAD_INPUT
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parser, its errors as one ``usage_error`` line (exit 2) instead of two
+    ``FATAL`` lines (exit 1)."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as error:
+        sys.exit(usage_error(str(error)))
+
+
+def stopped(stop, config) -> int:
+    """The one line of a run stopped by SIGTERM or SIGINT; its exit code (143, 130)."""
+    from enas_tf.training.safety import last_checkpoint_phrase
+
+    output_dir = getattr(config, "output_dir", None)
+    if output_dir and os.path.isdir(output_dir):
+        phrase = last_checkpoint_phrase(output_dir)
+        resume = "; rerun the same command to resume" if phrase.startswith("the last") else ""
+        print(f"stopped by {stop}: {phrase}{resume}.", file=sys.stderr)
+    else:
+        print(f"stopped by {stop}.", file=sys.stderr)
+    return stop.exit_code
 
 
 def main(argv: list[str]) -> int:
@@ -312,9 +340,10 @@ def main(argv: list[str]) -> int:
     from enas_tf.distribute import make_strategy
     from enas_tf.export import build_final_model, load_architecture
     from enas_tf.training.platform import describe_platform, determinism_refusal
-    from enas_tf.training.safety import NonFiniteError, stop_on_sigterm
+    from enas_tf.training.safety import DiskFullError, NonFiniteError, is_disk_full
+    from enas_tf.training.signals import StopRequested, stop_on_signals, stop_requested
 
-    stop_on_sigterm()
+    stop_on_signals()
     logging.info("machine: %s", describe_platform())
 
     try:
@@ -343,22 +372,28 @@ def main(argv: list[str]) -> int:
             run_final(config, arc, data, strategy)
         else:
             run_search(config, data, strategy)
-    except (DataNotFoundError, FileNotFoundError, ValueError, NonFiniteError) as error:
+    except StopRequested as stop:
+        return stopped(stop, config)
+    except (DataNotFoundError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
-    except Exception as error:  # TensorFlow refusing an op under --deterministic
+        return BAD_INPUT
+    except (NonFiniteError, DiskFullError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return RUN_FAILED
+    except Exception as error:
+        if stop_requested() is not None:  # TensorFlow failed as the signal came
+            return stopped(StopRequested(stop_requested()), config)
+        if is_disk_full(error):  # outside the loops (data preparation, export)
+            print(f"error: no space left on the device: {str(error).splitlines()[0]}",
+                  file=sys.stderr)
+            return RUN_FAILED
         refusal = (determinism_refusal(error) if getattr(config, "deterministic", False)
                    else None)  # DrawConfig has no such flag
         if refusal is None:
             raise
         print(f"error: {refusal}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"interrupted: {getattr(config, 'output_dir', '.')} keeps its last checkpoint "
-              "(every finished "
-              "epoch); rerun the same command to resume.", file=sys.stderr)
-        return 130
+        return RUN_FAILED
     return 0
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -134,9 +134,9 @@ class RunConfig(ConfigFields):
         "num_layers", "num_nodes", "batch_size", "num_epochs", "lr_t0", "lr_t_mul",
         "log_every", "max_checkpoints", "num_devices", "hidden_size", "bptt")
     # Fields that must be >= 0.
-    NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("aux_weight", "l2_reg", "grad_bound", "momentum",
-                                               "data_threads", "weight_decay", "activation_reg",
-                                               "slowness_reg", "init_range")
+    NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("seed", "aux_weight", "l2_reg", "grad_bound",
+                                               "momentum", "data_threads", "weight_decay",
+                                               "activation_reg", "slowness_reg", "init_range")
     DROP_RATES: ClassVar[tuple[str, ...]] = ("drop_word", "drop_embedding", "drop_cell_input",
                                              "drop_hidden", "drop_output")
     # Fields whose value must be one of a fixed set.

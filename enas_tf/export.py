@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any, Sequence
 
-from enas_tf.components import components_of, get_components
+from enas_tf.components import SPACE_NAMES, components_of, get_components
 from enas_tf.search_spaces.base import InvalidArchitectureError, SearchSpace
 
 
@@ -58,14 +58,12 @@ def load_architecture(space: SearchSpace, arc: str | Sequence[int] | None = None
     if arc is not None and arc_file is not None:
         raise ValueError("give an architecture or an architecture file, not both.")
     if arc_file is not None:
-        if not os.path.isfile(arc_file):
-            raise FileNotFoundError(f"architecture file {arc_file} does not exist.")
-        with open(arc_file) as f:
-            text = f.read()
+        text = read_architecture_file(arc_file)
         try:
             return parse_architecture(space, text)
         except InvalidArchitectureError as error:
-            raise InvalidArchitectureError(f"{arc_file}: {error}") from None
+            raise InvalidArchitectureError(
+                f"{arc_file}: {with_other_space_hint(error, space, text)}") from None
     if arc is None:
         components = components_of(space)
         if components is None:
@@ -73,8 +71,50 @@ def load_architecture(space: SearchSpace, arc: str | Sequence[int] | None = None
                              "give one.")
         return components.published(space)
     if isinstance(arc, str):
-        return parse_architecture(space, arc)
+        try:
+            return parse_architecture(space, arc)
+        except InvalidArchitectureError as error:
+            raise InvalidArchitectureError(with_other_space_hint(error, space, arc)) from None
     return space.validate(arc)
+
+
+def read_architecture_file(arc_file: str) -> str:
+    """The text of an architecture file; a missing file, a directory or a binary file
+    (a PNG drawing, say) is an error naming it."""
+    if os.path.isdir(arc_file):
+        inside = os.path.join(arc_file, "derived_arc.json")
+        raise ValueError(f"architecture file {arc_file} is a directory; give a file in it"
+                         + (f" such as {inside}." if os.path.isfile(inside) else "."))
+    if not os.path.isfile(arc_file):
+        raise FileNotFoundError(f"architecture file {arc_file} does not exist.")
+    try:
+        with open(arc_file, encoding="utf-8") as f:
+            return f.read()
+    except UnicodeDecodeError:
+        raise ValueError(f"architecture file {arc_file} is not a text file (a picture?); "
+                         "give the derived_arc.json a search writes, the readable JSON of "
+                         "an architecture or its integer string.") from None
+
+
+def with_other_space_hint(error: Exception, space: SearchSpace, text: str) -> str:
+    """``error``'s message, plus ``"; it reads as an architecture of --search_space=darts"``
+    when ``text`` is an architecture of other spaces (at their default settings)."""
+    from enas_tf.config import DrawConfig
+
+    own = getattr(components_of(space), "name", None)
+    readers = []
+    for name in SPACE_NAMES:
+        if name == own:
+            continue
+        try:
+            parse_architecture(get_components(name).make_space(DrawConfig.for_space(name)),
+                               text)
+        except (ValueError, TypeError, KeyError):
+            continue
+        readers.append(f"--search_space={name}")
+    if not readers:
+        return str(error)
+    return f"{str(error).rstrip('.')}; it reads as an architecture of {' or '.join(readers)}."
 
 
 def build_final_model(arc: Sequence[int], config, num_classes: int,

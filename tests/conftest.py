@@ -83,6 +83,12 @@ def free_port() -> int:
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The CLI flags of a search that takes seconds (the fault and signal tests).
+TINY_SEARCH = ["--dataset=digits", "--num_valid=300", "--num_layers=1", "--num_nodes=2",
+               "--filters=4", "--batch_size=32", "--num_epochs=4", "--steps_per_epoch=4",
+               "--controller_train_steps=2", "--controller_num_aggregate=2",
+               "--derive_num_samples=3", "--derive_random_samples=2", "--aux_weight=0",
+               "--log_every=1", "--verbose=0", "--deterministic", "--seed=5"]
 
 
 def assert_one_trace_for_many_architectures(supernet, controller, space, count=6):

@@ -84,7 +84,7 @@ def test_bad_flags_fail_fast_with_a_clear_message(args, message):
 def test_missing_data_dir_is_reported_without_traceback(tmp_path):
     result = _run("--dataset=cifar10", f"--data_dir={tmp_path}/absent", "--nodownload",
                   f"--output_dir={tmp_path}/out")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "error: data directory" in result.stderr and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import make_splits
+from conftest import ROOT, TINY_SEARCH, make_splits
 from enas_tf.config import SearchConfig
 from enas_tf.data import DataNotFoundError, load_cifar10
 from enas_tf.export import load_architecture
@@ -21,13 +21,6 @@ from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.training import safety
 from enas_tf.training.safety import NonFiniteError, RunLock, RunStateError
 from enas_tf.training.search import Search
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY_SEARCH = ["--dataset=digits", "--num_valid=300", "--num_layers=1", "--num_nodes=2",
-               "--filters=4", "--batch_size=32", "--num_epochs=4", "--steps_per_epoch=4",
-               "--controller_train_steps=2", "--controller_num_aggregate=2",
-               "--derive_num_samples=3", "--derive_random_samples=2", "--aux_weight=0",
-               "--log_every=1", "--verbose=0", "--deterministic", "--seed=5"]
 
 
 def _main(*args, timeout=600):
@@ -149,8 +142,6 @@ def finished_run(tmp_path_factory):
 @pytest.mark.parametrize("damage, message", [
     (lambda run: (run / "config.json").write_text('{"seed": '), r"config.json is not valid JSON"),
     (lambda run: (run / "history.json").write_text("[{]"), r"history.json is not valid JSON"),
-    (lambda run: (run / "checkpoints" / "checkpoint").write_text("garbage ::: {"),
-     r"checkpoints/checkpoint cannot be read"),
     (lambda run: (run / "checkpoints" / "ckpt-1.index").write_bytes(b"\x00" * 7),
      r"checkpoint .*ckpt-1 cannot be restored"),
     (lambda run: (run / "checkpoints" / "ckpt-1.data-00000-of-00001").write_bytes(b"xx"),
@@ -206,9 +197,14 @@ def test_an_unwritable_or_full_output_directory_is_refused_before_work(tmp_path,
         Search(_tiny_config(tmp_path, output_dir=str(tmp_path / "a_file" / "run")),
                make_splits(64, 32))
     monkeypatch.setattr(safety.shutil, "disk_usage",
-                        lambda path: type("Usage", (), {"free": 5 * 2**20})())
-    with pytest.raises(RunStateError, match=r"only 5 MiB free in .*at least 64 MiB"):
+                        lambda path: type("Usage", (), {"free": 2**20})())
+    with pytest.raises(RunStateError, match=r"only 1.0 MiB free in .*this run needs about "
+                                            r"\d+\.\d MiB .*lower --max_checkpoints"):
         Search(_tiny_config(tmp_path), make_splits(64, 32))
+    # The floor scales with the run: a tiny one fits on a 40 MiB disk.
+    monkeypatch.setattr(safety.shutil, "disk_usage",
+                        lambda path: type("Usage", (), {"free": 40 * 2**20})())
+    Search(_tiny_config(tmp_path), make_splits(64, 32))
 
 
 def test_offline_cifar10_fails_within_seconds_saying_how_to_prepare_it(tmp_path, monkeypatch):
@@ -227,26 +223,44 @@ def test_offline_cifar10_fails_within_seconds_saying_how_to_prepare_it(tmp_path,
     (["--flagfile=flags/quickstart_micro.cfg", "--batch_size=-3"],
      "error: batch_size must be >= 1, got -3. (--helpshort lists the flags)"),
     (["unexpected"], "error: unexpected arguments: unexpected (--helpshort lists the flags)"),
+    (["--search_space=bogus"], "error: flag --search_space=bogus: value should be one of "
+     "<micro|macro|darts|darts_frc|nb201|rnn> (--helpshort lists the flags)"),
+    (["--flagfile=flags/quickstart_micro.cfg", "--seed=-1"],
+     "error: seed must be >= 0, got -1. (--helpshort lists the flags)"),
+    (["--mode=final", "--summary_only", "--dataset=digits", "--arc_file=flags"],
+     "error: architecture file flags is a directory; give a file in it."),
+    (["--mode=final", "--summary_only", "--dataset=digits",
+      "--arc=|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+      "skip_connect~2|"], "error: position 0: '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
+     "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|' is not an integer; it reads as an "
+     "architecture of --search_space=nb201."),
+    (["--mode=final", "--summary_only", "--dataset=digits", "--arc=DARTS_V2"],
+     "error: position 0: 'DARTS_V2' is not an integer; it reads as an architecture of "
+     "--search_space=darts."),
+    (["--dataset=cifar10", "--data_dir=README.md"], "error: data directory README.md is a "
+     "file; give the directory that holds the cifar10 data (--data_dir)."),
+    (["--dataset=digits", "--data_dir=/tmp"], "error: digits is bundled with an installed "
+     "package and reads no data directory; drop --data_dir=/tmp."),
 ])
 def test_a_bad_flag_prints_one_line_not_the_help(args, message):
     result = _main(*args)
     assert result.returncode == 2
     ours = [line for line in result.stderr.splitlines()
-            if not line.startswith(("I0000", "W0000", "WARNING: All log"))]
+            if not line.startswith(("I0000", "W0000", "WARNING: All log", "I1", "W1"))]
     assert ours == [message]
 
 
 def test_cli_errors_for_corrupt_state_and_a_busy_directory(tmp_path):
     run = tmp_path / "run"
     os.makedirs(run / "checkpoints")
-    (run / "checkpoints" / "checkpoint").write_text("garbage ::: {")
+    (run / "checkpoints" / "ckpt-1.index").write_bytes(b"\x00" * 7)
     result = _main(*TINY_SEARCH, f"--output_dir={run}")
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "checkpoints/checkpoint cannot be read" in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "ckpt-1 cannot be restored" in result.stderr
     assert "rerun with --restart" in result.stderr
     with RunLock(str(run)):
         result = _main(*TINY_SEARCH, "--restart", f"--output_dir={run}")
-    assert result.returncode == 1 and "is in use by another run" in result.stderr
+    assert result.returncode == 2 and "is in use by another run" in result.stderr
 
 
 # --- keras-tuner ---------------------------------------------------------------------

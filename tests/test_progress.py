@@ -2,6 +2,9 @@
 at verbose=0."""
 
 import io
+import time
+
+import pytest
 
 from enas_tf.training.progress import EpochClock, Progress, format_duration
 
@@ -16,9 +19,12 @@ def test_log_lines_carry_counts_rate_eta_and_averaged_values():
     progress = Progress(4, verbose=1, title="epoch 1/2", stream=stream, log_interval=0.0,
                         stateful=["lr"])
     for step, (loss, lr) in enumerate([(4.0, 0.1), (2.0, 0.05)], 1):
+        time.sleep(0.01)
         progress.update(step, [("loss", loss), ("lr", lr)])
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2
+    # The first step also traces: no rate and no ETA until a second one has run.
+    assert lines[0].startswith("epoch 1/2: 1/4 steps, ETA after the next update")
     assert lines[-1].startswith("epoch 1/2: 2/4 steps, ")
     assert "steps/s, ETA " in lines[-1]
     assert "loss: 3.0000" in lines[-1] and "lr: 0.0500" in lines[-1]  # mean vs latest
@@ -50,9 +56,26 @@ def test_durations_and_epoch_eta():
     assert format_duration(5) == "5s"
     assert format_duration(75) == "1m15s"
     assert format_duration(4000) == "1h06m40s"
-    clock = EpochClock(num_epochs=3)
-    assert clock.lap(1).startswith("done in 0s, ETA 0s")
-    assert "ETA" not in clock.lap(3)
+    clock = EpochClock(num_epochs=4)
+    # The first epoch of a process includes tracing: no ETA from it alone.
+    assert clock.lap(1) == "done in 0s, ETA after the next epoch (this one included tracing)"
+    clock.laps[0] = 100.0  # a slow (tracing) first epoch must not weigh in
+    assert clock.lap(2).startswith("done in 0s, ETA 0s")
+    assert "ETA" not in clock.lap(4)
+
+
+def test_a_stop_request_raises_at_the_next_progress_update(monkeypatch):
+    import signal
+
+    from enas_tf.training import signals
+
+    monkeypatch.setattr(signals, "_requested", [])
+    progress = Progress(5, verbose=0)
+    progress.update(1)
+    signals._requested.append(signal.SIGTERM)
+    with pytest.raises(signals.StopRequested) as stop:
+        progress.update(2)
+    assert stop.value.exit_code == 143 and str(stop.value) == "SIGTERM"
 
 
 class _DeviceValue:

@@ -362,3 +362,31 @@ def test_enas_tuner_over_an_enas_space_fixes_the_space(tmp_path):
     assert not search.oracle.allow_new_entries and not search.oracle.tune_new_entries
     trial = search.oracle.create_trial("t0")
     assert space.validate(search.oracle.choices.from_values(trial.hyperparameters.values))
+
+
+@pytest.mark.parametrize("objective, validation, reported", [
+    ("val_acc", True, "loss, accuracy, val_loss, val_accuracy"),
+    ("val_accuracy", False, "loss, accuracy"),
+])
+def test_an_objective_the_model_does_not_report_fails_once_before_any_trial(
+        tmp_path, objective, validation, reported):
+    x, y = _tiny_classification()
+    search = ENAS(_build_tiny, objective=objective, max_trials=3, seed=3,
+                  directory=str(tmp_path), project_name="wrong_objective", overwrite=True)
+    fit = dict(validation_split=0.25) if validation else {}
+    with pytest.raises(keras_tuner.errors.FatalValueError,
+                       match=rf"objective '{objective}' is not reported by the model; it "
+                             rf"reports: {reported}\."):
+        search.search(x, y, epochs=1, verbose=0, **fit)
+    assert len(search.oracle.trials) == 0
+
+
+def test_an_objective_missing_from_a_history_stops_at_the_first_trial(tmp_path):
+    x, y = _tiny_classification()
+    search = ENAS(_build_tiny, objective="val_acc", max_trials=3, seed=3,
+                  directory=str(tmp_path), project_name="late_check", overwrite=True)
+    callback = keras.callbacks.Callback()  # callbacks may add logs: known only after fit
+    with pytest.raises(keras_tuner.errors.FatalValueError, match=r"'val_acc' is not reported "
+                                                                r".*val_accuracy"):
+        search.search(x, y, validation_split=0.25, epochs=1, verbose=0, callbacks=[callback])
+    assert len(search.oracle.trials) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras_tuner
 
 from enas_tf.search_spaces.base import SearchSpace
+from tuner.objectives import objective_problem, reported_metrics
 from tuner.oracle import ENASOracle
 
 
@@ -78,3 +79,27 @@ class ENAS(keras_tuner.Tuner):
             hyperparameters=hyperparameters, max_retries_per_trial=max_retries_per_trial,
             max_consecutive_failed_trials=max_consecutive_failed_trials, **entries)
         super().__init__(oracle, hypermodel, **kwargs)
+
+    def search(self, *fit_args, **fit_kwargs):
+        """As ``keras_tuner.Tuner.search``; an objective the model does not report fails
+        here once, naming the metrics it does report, before the first trial."""
+        if not fit_kwargs.get("callbacks") and self.oracle.objective is not None:
+            model = self.hypermodel.build(self.oracle.get_space())
+            validation = bool(fit_kwargs.get("validation_data") is not None
+                              or fit_kwargs.get("validation_split"))
+            problem = objective_problem(self.oracle.objective,
+                                        reported_metrics(model, validation))
+            if problem:
+                raise keras_tuner.errors.FatalValueError(problem)
+        return super().search(*fit_args, **fit_kwargs)
+
+    def run_trial(self, trial, *fit_args, **fit_kwargs):
+        """As ``keras_tuner.Tuner.run_trial``; a missing objective in the history (where
+        ``search`` could not tell in advance) stops the search at the first trial."""
+        results = super().run_trial(trial, *fit_args, **fit_kwargs)
+        for history in results if isinstance(results, list) else [results]:
+            logged = getattr(history, "history", None)
+            problem = logged is not None and objective_problem(self.oracle.objective, logged)
+            if problem:
+                raise keras_tuner.errors.FatalValueError(problem)
+        return results

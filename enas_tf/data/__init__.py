@@ -1,5 +1,7 @@
 """Data sets for search and training."""
 
+import os
+
 from enas_tf.data.cifar10 import load_cifar10
 from enas_tf.data.digits import load_digits
 from enas_tf.data.pipeline import DataNotFoundError, ImageSplits, PipelineOptions
@@ -17,6 +19,12 @@ def load_dataset(name: str, data_dir: str | None = None, num_valid: int | None =
     """Loads ``cifar10`` (TFDS), ``digits`` (offline, bundled with scikit-learn), ``ptb``
     (the PTB text files in ``data_dir``) or ``python_docs`` (offline text, the Python
     documentation's help topics)."""
+    if data_dir and os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise DataNotFoundError(f"data directory {data_dir} is a file; give the directory "
+                                f"that holds the {name} data (--data_dir).")
+    if data_dir and name in ("digits", "python_docs"):
+        raise DataNotFoundError(f"{name} is bundled with an installed package and reads no "
+                                f"data directory; drop --data_dir={data_dir}.")
     if name == "cifar10":
         return load_cifar10(data_dir, 5000 if num_valid is None else num_valid, download)
     if name == "digits":

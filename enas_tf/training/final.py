@@ -8,6 +8,7 @@ trained model in the native ``.keras`` format.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Sequence
 
@@ -20,11 +21,12 @@ from enas_tf.data.pipeline import ImageSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
 from enas_tf.serving import export_savedmodel
+from enas_tf.training.checkpoints import RunCheckpoints
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.progress import EpochClock, StepMetrics
-from enas_tf.training.run_dir import (checkpoint_manager, model_state, resume, save_model,
-                                      setup_run, start_training_epoch, write_json)
-from enas_tf.training.safety import check_finite, holds_run_lock
+from enas_tf.training.run_dir import (model_state, resume, save_model, save_summaries, setup_run,
+                                      start_training_epoch, summary_writer, write_json)
+from enas_tf.training.safety import check_finite, holds_run_lock, writing
 from enas_tf.training.steps import (distributed_count_correct, distributed_sgd_step,
                                     split_accuracy)
 
@@ -75,20 +77,24 @@ class FinalTraining:
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
                                               epoch=self.epoch,
                                               model_variables=model_state(self.model))
-        self.manager = checkpoint_manager(self.checkpoint, config.output_dir,
-                                          config.max_checkpoints)
-        self.writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "tensorboard"))
+        self.manager = RunCheckpoints(self.checkpoint, config.output_dir,
+                                      config.max_checkpoints, self.model.variables)
         self.train_step = tf.function(self._train_step, jit_compile=config.jit_compile)
         self.count_correct = tf.function(self._count_correct)
 
     # --- public API ----------------------------------------------------------------
+
+    @functools.cached_property
+    def writer(self):
+        """The TensorBoard writer, made inside ``run`` (a refused run writes nothing)."""
+        return summary_writer(self.config.output_dir)
 
     @holds_run_lock
     def run(self) -> dict[str, Any]:
         """Trains (or resumes) to ``num_epochs``, saves the model, returns the result.
         Another run on the same ``output_dir`` is refused while this one runs."""
         cfg = self.config
-        resume(cfg, self.checkpoint, self.manager, self.epoch)
+        resume(cfg, self.manager, self.epoch)
         steps = cfg.steps_for(len(self.data.train[0]))
         logging.info("Final training on %s: %d epochs x %d steps, batch %d, %d replica(s).\n"
                      "architecture: %s\n%s", self.data.name, cfg.num_epochs, steps,
@@ -100,7 +106,8 @@ class FinalTraining:
         for epoch in range(int(self.epoch), cfg.num_epochs):
             stats = self.train_epoch(epoch, steps)
             self.epoch.assign(epoch + 1)
-            path = self.manager.save(checkpoint_number=epoch + 1)
+            with writing(f"checkpoint ckpt-{epoch + 1}"):
+                path = self.manager.save(checkpoint_number=epoch + 1)
             last = epoch + 1 == cfg.num_epochs
             if (epoch + 1) % cfg.eval_every == 0 or last:
                 test_accuracy = self.evaluate("test")
@@ -168,4 +175,4 @@ class FinalTraining:
             for key, value in stats.items():
                 group = "test" if key.startswith("test") else "train"
                 tf.summary.scalar(f"{group}/{key}", value)
-        self.writer.flush()
+            save_summaries(self.writer)

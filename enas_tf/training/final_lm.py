@@ -13,6 +13,7 @@ carried over the whole split, as enas_lm's batch-1 evaluation), ``model.keras`` 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from typing import Any, Sequence
@@ -25,15 +26,16 @@ from enas_tf.config import FinalConfig
 from enas_tf.data.text import TextSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
+from enas_tf.training.checkpoints import RunCheckpoints
 from enas_tf.training.final import MODEL_FILE, RESULT_FILE, export_if_asked
 from enas_tf.training.lm_steps import TOKENS, bptt_sgd_step, carried_sums, nll_step
 from enas_tf.training.metrics import PERPLEXITY
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.progress import EpochClock, StepMetrics
-from enas_tf.training.run_dir import (checkpoint_manager, model_state, load_history, resume,
-                                      save_history, save_model, setup_run, start_training_epoch,
-                                      write_json)
-from enas_tf.training.safety import check_finite, holds_run_lock
+from enas_tf.training.run_dir import (load_history, model_state, resume, save_history,
+                                      save_model, save_summaries, setup_run, start_training_epoch,
+                                      summary_writer, write_json)
+from enas_tf.training.safety import check_finite, holds_run_lock, writing
 
 
 def should_start_averaging(valid_perplexities: Sequence[float], patience: int) -> bool:
@@ -82,8 +84,8 @@ class LanguageModelTraining:
                                               epoch=self.epoch, averages=self.averages,
                                               average_count=self.average_count,
                                               model_variables=model_state(self.model))
-        self.manager = checkpoint_manager(self.checkpoint, cfg.output_dir, cfg.max_checkpoints)
-        self.writer = tf.summary.create_file_writer(os.path.join(cfg.output_dir, "tensorboard"))
+        self.manager = RunCheckpoints(self.checkpoint, cfg.output_dir, cfg.max_checkpoints,
+                                      self.model.variables)
         self.train_step = tf.function(self._train_step, input_signature=[TOKENS, TOKENS])
         self.nll_step = nll_step(lambda x, state: self.model(
             x, training=False, initial_state=state, return_state=True))
@@ -95,13 +97,18 @@ class LanguageModelTraining:
 
     # --- public API ----------------------------------------------------------------
 
+    @functools.cached_property
+    def writer(self):
+        """The TensorBoard writer, made inside ``run`` (a refused run writes nothing)."""
+        return summary_writer(self.config.output_dir)
+
     @holds_run_lock
     def run(self) -> dict[str, Any]:
         """Trains (or resumes) to ``num_epochs``, saves the model, returns the result.
         Another run on the same ``output_dir`` is refused while this one runs."""
         cfg = self.config
-        resume(cfg, self.checkpoint, self.manager, self.epoch)
-        self.history = load_history(cfg.output_dir, int(self.epoch))
+        resume(cfg, self.manager, self.epoch)
+        self.history = load_history(cfg.output_dir, int(self.epoch), self.manager.newest_saved)
         steps = cfg.steps_per_epoch or self.data.steps_per_epoch(cfg.batch_size)
         logging.info("Language model training on %s: %d epochs x %d steps, batch %d, BPTT %d, "
                      "%s parameters.\ncell: %s\n%s", self.data.name, cfg.num_epochs, steps,
@@ -123,7 +130,8 @@ class LanguageModelTraining:
             self.history.append({"epoch": epoch + 1, "seconds": time.time() - began, **stats})
             save_history(cfg.output_dir, self.history)
             self.epoch.assign(epoch + 1)
-            path = self.manager.save(checkpoint_number=epoch + 1)
+            with writing(f"checkpoint ckpt-{epoch + 1}"):
+                path = self.manager.save(checkpoint_number=epoch + 1)
             self._write_summaries(epoch + 1, stats)
             logging.info("epoch %d/%d %s: train perplexity %.2f | valid perplexity %.2f%s | "
                          "checkpoint %s", epoch + 1, cfg.num_epochs, clock.lap(epoch + 1),
@@ -220,5 +228,5 @@ class LanguageModelTraining:
                 tf.summary.scalar(f"train/{key}", stats[key])
             tf.summary.scalar("valid/perplexity", stats["valid_perplexity"])
             tf.summary.scalar("train/averaged_sgd", stats["averaging"])
-        self.writer.flush()
+            save_summaries(self.writer)
 

@@ -4,7 +4,11 @@ final-training epochs), with rate and ETA.
 On a terminal this is Keras' ``Progbar``, redrawn in place. Written to a file or a pipe,
 a redrawn bar would be noise, so a plain line with the same facts is printed at most
 every ``log_interval`` seconds and at the end. ``verbose=0`` prints nothing: the loops'
-log lines remain.
+log lines remain. Every update is also where a run stops on SIGTERM or SIGINT
+(``enas_tf.training.signals.check_stop``): between two units of work, never inside one.
+
+The first unit of a process also traces its ``tf.function``, so rates and ETAs are
+measured from the end of the first update on, and none is shown before that.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import time
 from typing import Sequence
 
 import keras
+
+from enas_tf.training.signals import check_stop
 
 
 class Progress:
@@ -40,6 +46,7 @@ class Progress:
         self.bar = None
         self.began = self.last_line = time.time()
         self.totals: dict[str, list[float]] = {}
+        self.first: tuple[int, float] | None = None  # (units, time) at the first update
         if verbose and self.interactive:
             if title:
                 print(title, file=self.stream, flush=True)
@@ -47,6 +54,9 @@ class Progress:
                                            stateful_metrics=list(stateful))
 
     def update(self, current: int, values: Sequence[tuple[str, float]] = ()) -> None:
+        check_stop()
+        if self.first is None:
+            self.first = (current, time.time())
         if not self.verbose:
             return
         if self.bar is not None:
@@ -64,16 +74,25 @@ class Progress:
             print(self.line(current, now), file=self.stream, flush=True)
 
     def line(self, current: int, now: float | None = None) -> str:
-        """The plain progress line: done/target, rate, ETA (or elapsed) and the values."""
-        elapsed = max((now or time.time()) - self.began, 1e-9)
-        rate = current / elapsed
-        timing = (f"{elapsed:.0f}s" if current >= self.target
-                  else f"ETA {(self.target - current) / max(rate, 1e-9):.0f}s")
+        """The plain progress line: done/target, rate and ETA once known (or the time
+        taken), and the values."""
+        now = now or time.time()
+        elapsed = max(now - self.began, 1e-9)
+        first_units, first_time = self.first or (current, now)
+        rate = None
+        if current > first_units and now > first_time:  # excludes the first unit's tracing
+            rate = (current - first_units) / (now - first_time)
+        if current >= self.target:
+            timing = f"{elapsed:.0f}s"
+        elif rate:
+            timing = f"ETA {(self.target - current) / rate:.0f}s"
+        else:
+            timing = "ETA after the next update"
+        rate_text = f"{rate:.2f} {self.unit}s/s, " if rate else ""
         values = "".join(f" - {name}: {total / max(count, 1):.4f}"
                          for name, (total, count) in self.totals.items())
         prefix = f"{self.title}: " if self.title else ""
-        return (f"{prefix}{current}/{self.target} {self.unit}s, {rate:.2f} {self.unit}s/s, "
-                f"{timing}{values}")
+        return f"{prefix}{current}/{self.target} {self.unit}s, {rate_text}{timing}{values}"
 
 
 def format_duration(seconds: float) -> str:
@@ -87,19 +106,27 @@ def format_duration(seconds: float) -> str:
 
 
 class EpochClock:
-    """Times epochs and estimates the rest of the run from the latest one (the first
-    epoch of a process also traces the steps, so it says little about the others)."""
+    """Times epochs and estimates the rest of the run from the mean epoch after the
+    first of this process (which also traces the steps, so it says little about the
+    others); after that first epoch alone no ETA is given."""
 
     def __init__(self, num_epochs: int):
         self.num_epochs = num_epochs
         self.started = time.time()
+        self.laps: list[float] = []
 
     def lap(self, epochs_done: int) -> str:
         """Call when an epoch ends: ``"done in 12s, ETA 5m30s"``."""
         now = time.time()
         seconds, self.started = now - self.started, now
+        self.laps.append(seconds)
         remaining = self.num_epochs - epochs_done
-        eta = f", ETA {format_duration(seconds * remaining)}" if remaining else ""
+        eta = ""
+        if remaining and len(self.laps) > 1:
+            typical = sum(self.laps[1:]) / len(self.laps[1:])
+            eta = f", ETA {format_duration(typical * remaining)}"
+        elif remaining:
+            eta = ", ETA after the next epoch (this one included tracing)"
         return f"done in {format_duration(seconds)}{eta}"
 
 

@@ -14,8 +14,9 @@ from absl import logging
 
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.distribute.strategies import make_strategy, worker_output_dir
+from enas_tf.training.checkpoints import RunCheckpoints
 from enas_tf.training.safety import (RunLock, RunStateError, check_output_dir,
-                                    clear_run_files, restart_hint)
+                                    clear_run_files, restart_hint, writing)
 from enas_tf.training.schedules import cosine_restarts_lr
 
 CONFIG_FILE = "config.json"
@@ -53,18 +54,6 @@ def model_state(model) -> list:
     return list(model.variables)
 
 
-def checkpoint_manager(checkpoint: tf.train.Checkpoint, output_dir: str,
-                       max_to_keep: int) -> tf.train.CheckpointManager:
-    """The run's checkpoints in ``<output_dir>/checkpoints``; a garbled index file is
-    refused naming it."""
-    directory = os.path.join(output_dir, "checkpoints")
-    index = os.path.join(directory, "checkpoint")
-    # TensorFlow ignores a garbled index file (and would start over): refuse it instead.
-    if os.path.exists(index) and tf.train.get_checkpoint_state(directory) is None:
-        raise RunStateError(f"{index} cannot be read; {restart_hint(output_dir)}.")
-    return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
-
-
 def _read_json(path: str, output_dir: str):
     try:
         with open(path) as f:
@@ -74,43 +63,68 @@ def _read_json(path: str, output_dir: str):
                             f"{restart_hint(output_dir)}.") from None
 
 
-def check_and_save_config(config, resuming: bool) -> None:
+def refuse_changed_settings(config) -> None:
+    """Refuses settings that differ from those saved in ``<output_dir>/config.json`` in a
+    way that would break the run there (before its checkpoint is restored), naming each."""
+    path = os.path.join(config.output_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        return
+    saved = _read_json(path, config.output_dir)
+    changed = config.incompatible_changes(saved)
+    if changed:
+        details = ", ".join(f"{k}: {saved[k]!r} -> {getattr(config, k)!r}" for k in changed)
+        raise ValueError(
+            f"{config.output_dir} holds a run with different settings ({details}); "
+            "use another --output_dir or the original settings to resume.")
+
+
+def check_and_save_config(config, resumed_from: str | None, epochs_done: int = 0) -> None:
     """Writes ``config`` to ``<output_dir>/config.json``.
 
-    When ``resuming`` from a checkpoint, first refuses settings that differ from the saved
-    run's in a way that would break it, naming each.
+    When the run resumed from the checkpoint ``resumed_from``, first refuses a missing
+    ``config.json`` (the settings it was trained with would be unknown) and fewer
+    ``num_epochs`` than the checkpoint has finished.
     """
     os.makedirs(config.output_dir, exist_ok=True)
     path = os.path.join(config.output_dir, CONFIG_FILE)
-    if resuming and os.path.exists(path):
-        saved = _read_json(path, config.output_dir)
-        changed = config.incompatible_changes(saved)
-        if changed:
-            details = ", ".join(f"{k}: {saved[k]!r} -> {getattr(config, k)!r}" for k in changed)
-            raise ValueError(
-                f"{config.output_dir} holds a run with different settings ({details}); "
-                "use another --output_dir or the original settings to resume.")
+    if resumed_from:
+        if not os.path.exists(path):
+            raise RunStateError(
+                f"{path} is missing although {config.output_dir} holds checkpoint "
+                f"{os.path.basename(resumed_from)}: the settings it was trained with are "
+                f"unknown; put the file back, or {restart_hint(config.output_dir)}.")
+        if config.num_epochs < epochs_done:
+            raise RunStateError(
+                f"{config.output_dir} holds a run of {epochs_done} finished epochs; "
+                f"--num_epochs={config.num_epochs} would undo them: give --num_epochs >= "
+                f"{epochs_done} to continue it, or {restart_hint(config.output_dir)}.")
     write_json(path, config.to_dict())
 
 
-def resume(config, checkpoint: tf.train.Checkpoint, manager: tf.train.CheckpointManager,
-           epoch: tf.Variable) -> int:
-    """Checks and saves the run's settings, then restores the latest checkpoint if any.
+def resume(config, checkpoints: RunCheckpoints, epoch: tf.Variable) -> int:
+    """Restores the newest intact checkpoint if any (settings checked against the saved
+    ones first), then checks and saves the run's settings against it.
 
     Returns the number of finished epochs (``epoch`` is part of the checkpoint).
     """
-    latest = manager.latest_checkpoint
-    check_and_save_config(config, resuming=bool(latest))
+    if checkpoints.exist():
+        refuse_changed_settings(config)
+    latest = checkpoints.restore()
+    check_and_save_config(config, latest, int(epoch))
     if latest:
-        try:
-            checkpoint.restore(latest).assert_existing_objects_matched()
-        except Exception as error:  # truncated or garbled files raise assorted TF errors
-            message = str(error).strip().splitlines()[0][:200] if str(error) else ""
-            raise RunStateError(f"checkpoint {latest} cannot be restored "
-                                f"({type(error).__name__}: {message}); "
-                                f"{restart_hint(config.output_dir)}.") from None
         logging.info("Resumed from %s after epoch %d.", latest, int(epoch))
     return int(epoch)
+
+
+def summary_writer(output_dir: str):
+    """The run's TensorBoard writer (``<output_dir>/tensorboard``)."""
+    return tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
+
+
+def save_summaries(writer) -> None:
+    """Flushes ``writer``; a full disk becomes ``DiskFullError``."""
+    with writing("the TensorBoard summaries"):
+        writer.flush()
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -133,11 +147,16 @@ def start_training_epoch(config, epoch: int, optimizer, data, strategy,
 
 def write_json(path: str, data) -> None:
     """Writes ``data`` as JSON to a temporary file, then renames it over ``path``, so a
-    killed run never leaves a half-written file."""
+    killed run or a full disk never leaves a half-written file."""
     temporary = f"{path}.tmp"
-    with open(temporary, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(temporary, path)
+    with writing(os.path.basename(path)):
+        try:
+            with open(temporary, "w") as f:
+                json.dump(data, f, indent=2)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
 
 
 def save_model(model, path: str) -> str:
@@ -145,23 +164,51 @@ def save_model(model, path: str) -> str:
     never leaves a half-written ``.keras`` file."""
     temporary = f"{path[:-len('.keras')]}.partial.keras" if path.endswith(".keras") else (
         f"{path}.partial")
-    model.save(temporary)
-    os.replace(temporary, path)
+    with writing(f"the model {os.path.basename(path)}"):
+        try:
+            model.save(temporary)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
     return path
 
 
-def load_history(output_dir: str, epochs_done: int) -> list[dict]:
-    """The per-epoch records of the run in ``output_dir``, up to ``epochs_done`` (a run
-    killed after writing a record but before its checkpoint redoes that epoch)."""
+def load_history(output_dir: str, epochs_done: int, newest_saved: int | None = None
+                 ) -> list[dict]:
+    """The per-epoch records of the run in ``output_dir``, up to ``epochs_done``.
+
+    A run killed after writing a record but before its checkpoint redoes that epoch, and
+    one resumed from an older checkpoint (the newer ones damaged) redoes the epochs
+    after it, so records up to ``newest_saved + 1`` (the newest checkpoint ever written)
+    are expected and the later ones dropped. Missing records, or records of epochs no
+    checkpoint was written for (checkpoints lost), are a ``RunStateError``.
+    """
     path = os.path.join(output_dir, HISTORY_FILE)
-    if not os.path.exists(path):
-        return []
-    records = _read_json(path, output_dir)
+    newest_saved = epochs_done if newest_saved is None else max(newest_saved, epochs_done)
+    records = _read_json(path, output_dir) if os.path.exists(path) else []
     if not isinstance(records, list) or not all(
             isinstance(r, dict) and "epoch" in r for r in records):
         raise RunStateError(f"{path} is not a list of epoch records; "
                             f"{restart_hint(output_dir)}.")
-    return [record for record in records if record["epoch"] <= epochs_done]
+    kept = [record for record in records if record["epoch"] <= epochs_done]
+    if [record["epoch"] for record in kept] != list(range(1, epochs_done + 1)):
+        state = ("is missing" if not os.path.exists(path) else
+                 f"holds records of epochs {_epochs(kept)}")
+        raise RunStateError(
+            f"{path} {state} but the checkpoint holds {epochs_done} finished epochs: put "
+            f"the file back, or {restart_hint(output_dir)}.")
+    if len(records) > newest_saved + 1:
+        raise RunStateError(
+            f"{path} records {len(records)} finished epochs but the newest checkpoint in "
+            f"{os.path.join(output_dir, 'checkpoints')} is of epoch {newest_saved}"
+            f"{'' if newest_saved else ' (none is there)'}: the checkpoints were lost; put "
+            f"them back, or {restart_hint(output_dir)}.")
+    return kept
+
+
+def _epochs(records: list[dict]) -> str:
+    return ", ".join(str(r["epoch"]) for r in records) or "none"
 
 
 def save_history(output_dir: str, history: list[dict]) -> None:

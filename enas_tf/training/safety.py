@@ -1,23 +1,29 @@
 """What keeps long runs safe: one run per output directory, a writable directory with
-room, readable saved state, finite numbers, a clean stop on SIGTERM.
+room, finite numbers, and a full disk reported as such.
 
-Every check raises ``RunStateError`` (or ``NonFiniteError``) with one line that names
-the file or the epoch and says what to do, so the CLI never needs a stack trace.
+Every check raises ``RunStateError``, ``NonFiniteError`` or ``DiskFullError`` with one
+line that names the file or the epoch and says what to do, so the CLI never needs a
+stack trace. (Signals: ``enas_tf.training.signals``; checkpoints:
+``enas_tf.training.checkpoints``.)
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import functools
+import glob
 import math
 import os
 import shutil
-import signal
 import socket
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 LOCK_FILE = "run.lock"
-MIN_FREE_BYTES = 64 * 2**20  # below this a checkpoint may not fit
+MIN_FREE_BYTES = 4 * 2**20  # before the model is known: room for logs and settings
+# Beyond the checkpoints: TensorBoard logs, history, the derived architecture's picture.
+LOG_BYTES = 4 * 2**20
 # What a run writes into its output directory (``--restart`` removes only these).
 RUN_FILES = ("checkpoints", "tensorboard", "config.json", "history.json", "derived_arc.json",
              "derived_arc.png", "result.json", "model.keras", "savedmodel")
@@ -30,6 +36,10 @@ class RunStateError(ValueError):
 
 class NonFiniteError(ArithmeticError):
     """A loss or weight became NaN or infinite; nothing of that epoch was saved."""
+
+
+class DiskFullError(RuntimeError):
+    """The disk filled while the run wrote something; earlier checkpoints are intact."""
 
 
 def restart_hint(output_dir: str) -> str:
@@ -48,10 +58,27 @@ def check_output_dir(output_dir: str, min_free_bytes: int = MIN_FREE_BYTES) -> N
     except OSError as error:
         raise RunStateError(f"cannot write to the output directory {output_dir}: "
                             f"{error.strerror or error}.") from None
+    check_free_space(output_dir, min_free_bytes)
+
+
+def required_free_bytes(variables: Sequence = (), max_to_keep: int = 1) -> int:
+    """Room a run needs: ``max_to_keep + 1`` checkpoints (one is written before the
+    oldest is deleted) of ``variables`` with up to two optimizer slots each, plus logs."""
+    import numpy as np
+
+    weights = sum(int(np.prod(v.shape)) * np.dtype(getattr(v.dtype, "name", v.dtype)).itemsize
+                  for v in variables)
+    return (max_to_keep + 1) * 3 * weights + LOG_BYTES
+
+
+def check_free_space(output_dir: str, needed_bytes: int) -> None:
+    """Refuses ``output_dir`` when its disk has less than ``needed_bytes`` free."""
     free = shutil.disk_usage(output_dir).free
-    if free < min_free_bytes:
-        raise RunStateError(f"only {free / 2**20:.0f} MiB free in {output_dir}; a run needs "
-                            f"at least {min_free_bytes / 2**20:.0f} MiB for its checkpoints.")
+    if free < needed_bytes:
+        raise RunStateError(
+            f"only {free / 2**20:.1f} MiB free in {output_dir}; this run needs about "
+            f"{needed_bytes / 2**20:.1f} MiB (its checkpoints and logs): free some space, "
+            "lower --max_checkpoints or use another --output_dir.")
 
 
 def clear_run_files(output_dir: str) -> list[str]:
@@ -143,20 +170,70 @@ def check_finite(epoch: int, losses: Sequence, variables: Sequence,
         "with a lower --lr_max or --grad_bound if it recurs.")
 
 
-def stop_on_sigterm(handler: Callable | None = None) -> None:
-    """SIGTERM (a scheduler's stop) raises ``KeyboardInterrupt`` as Ctrl-C does, so the
-    CLI stops the same clean way: the last checkpoint is kept, nothing half-written."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+def is_disk_full(error: BaseException) -> bool:
+    """An ``OSError`` for a full disk or quota, or TensorFlow's error wrapping one."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(error)
+    return "No space left on device" in text or "Disk quota exceeded" in text
 
-    signal.signal(signal.SIGTERM, handler or interrupt)
+
+@contextlib.contextmanager
+def writing(what: str) -> Iterator[None]:
+    """Names what a block writes, so that a full disk inside it is reported as
+    ``DiskFullError(what)`` instead of TensorFlow's or Python's long error."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        raise DiskFullError(what) from None
+
+
+def remove_partial_writes(output_dir: str) -> None:
+    """Deletes what an interrupted write leaves: ``*.tmp`` and ``*.partial.keras`` files
+    of ours, TensorFlow's ``*_temp`` checkpoint directories."""
+    patterns = ("*.tmp", "*.partial.keras", os.path.join("checkpoints", "*_temp*"))
+    for pattern in patterns:
+        for path in glob.glob(os.path.join(glob.escape(output_dir), pattern)):
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
 
 
 def holds_run_lock(run: Callable) -> Callable:
     """Makes a loop's ``run`` method hold its ``config.output_dir``'s ``RunLock`` while it
-    runs, so a second run on the same directory is refused rather than interleaved."""
+    runs, so a second run on the same directory is refused rather than interleaved, and
+    turns a full disk at any write into one ``DiskFullError`` line that names what could
+    not be written and the checkpoint a rerun resumes from."""
     @functools.wraps(run)
     def locked(self, *args, **kwargs):
-        with RunLock(self.config.output_dir):
-            return run(self, *args, **kwargs)
+        output_dir = self.config.output_dir
+        with RunLock(output_dir):
+            try:
+                return run(self, *args, **kwargs)
+            except Exception as error:
+                if not (isinstance(error, DiskFullError) or is_disk_full(error)):
+                    raise
+                remove_partial_writes(output_dir)
+                what = str(error) if isinstance(error, DiskFullError) else "a file"
+                raise DiskFullError(
+                    f"no space left on the disk of {output_dir} while writing {what}; "
+                    f"{last_checkpoint_phrase(output_dir)}; free some space and rerun the "
+                    "same command to resume.") from None
     return locked
+
+
+def last_checkpoint_phrase(output_dir: str) -> str:
+    """"the last good checkpoint is .../ckpt-3 (epoch 3)", or that none was written."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoints"))
+    if latest is None:
+        return "no epoch finished yet, so a rerun starts over"
+    number = latest.rsplit("-", 1)[-1]
+    return f"the last good checkpoint is {latest} (epoch {number})"

@@ -12,6 +12,7 @@ strategy from ``enas_tf.strategies`` (``strategy``), so the loop names none of t
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
@@ -29,10 +30,11 @@ from enas_tf.search_spaces.pictures import save_png
 from enas_tf.strategies import get_strategy
 from enas_tf.training.derive import benchmark_report, judge_architecture, search_facts
 from enas_tf.training.progress import EpochClock, StepMetrics
-from enas_tf.training.run_dir import (checkpoint_manager, epoch_seed, load_history, model_state,
-                                      resume, save_history, setup_run, start_training_epoch,
-                                      write_json)
-from enas_tf.training.safety import check_finite, holds_run_lock
+from enas_tf.training.checkpoints import RunCheckpoints
+from enas_tf.training.run_dir import (epoch_seed, load_history, model_state, resume,
+                                      save_history, save_summaries, setup_run,
+                                      start_training_epoch, summary_writer, write_json)
+from enas_tf.training.safety import check_finite, holds_run_lock, writing
 from enas_tf.training.steps import distributed_count_correct
 
 ARC_FILE = "derived_arc.json"
@@ -83,18 +85,24 @@ class Search:
         self.checkpoint = tf.train.Checkpoint(
             supernet=self.supernet, optimizer=self.optimizer, epoch=self.epoch,
             model_variables=model_state(self.supernet), **self.method.checkpoint_items())
-        self.manager = checkpoint_manager(self.checkpoint, config.output_dir,
-                                          config.max_checkpoints)
-        self.writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "tensorboard"))
+        self.manager = RunCheckpoints(self.checkpoint, config.output_dir,
+                                      config.max_checkpoints, self.supernet.variables)
         self.history: list[dict] = []  # one record per finished epoch (history.json)
 
     # --- public API ----------------------------------------------------------------
 
     def restore(self) -> int:
-        """Restores the latest checkpoint if any; returns the number of finished epochs."""
-        done = resume(self.config, self.checkpoint, self.manager, self.epoch)
-        self.history = load_history(self.config.output_dir, done)
+        """Restores the newest intact checkpoint if any; returns the number of finished
+        epochs. The checkpoint, ``history.json`` and ``config.json`` must agree."""
+        done = resume(self.config, self.manager, self.epoch)
+        self.history = load_history(self.config.output_dir, done, self.manager.newest_saved)
         return done
+
+    @functools.cached_property
+    def writer(self):
+        """The TensorBoard writer, made at first use (inside ``run``, once the run holds
+        its directory: a refused run leaves no events file)."""
+        return summary_writer(self.config.output_dir)
 
     @holds_run_lock
     def run(self) -> dict[str, Any]:
@@ -123,7 +131,8 @@ class Search:
                                  "most_likely_arc": list(likely)})
             save_history(cfg.output_dir, self.history)
             self.epoch.assign(epoch + 1)
-            path = self.manager.save(checkpoint_number=epoch + 1)
+            with writing(f"checkpoint ckpt-{epoch + 1}"):
+                path = self.manager.save(checkpoint_number=epoch + 1)
             logging.info("epoch %d/%d %s: train loss %.3f %s %.3f | %s: %s | checkpoint %s",
                          epoch + 1, cfg.num_epochs, clock.lap(epoch + 1), train_stats["loss"],
                          self.metric.name, train_stats[self.metric.name], prefix,
@@ -176,7 +185,7 @@ class Search:
             if "benchmark" in result:
                 tf.summary.scalar("derive/benchmark_test_accuracy",
                                   result["benchmark"]["test_accuracy"])
-        self.writer.flush()
+            save_summaries(self.writer)
         logging.info("Derived architecture, written to %s and drawn in %s:\n%s\n%s",
                      os.path.join(cfg.output_dir, ARC_FILE), picture,
                      self.search_space.notation(arc), self.search_space.describe(arc))
@@ -203,7 +212,7 @@ class Search:
                 tag = self.method.stat_tags.get(name, name)
                 tf.summary.scalar(f"{self.method.stats_prefix}/{tag}", value)
             likely = self.method.write_summaries(epoch)
-        self.writer.flush()
+            save_summaries(self.writer)
         return likely
 
 
