@@ -171,6 +171,17 @@ def test_a_corrupt_architecture_file_names_the_file(tmp_path):
         load_architecture(MicroSearchSpace(num_nodes=2), arc_file=str(path))
 
 
+def test_a_directory_or_a_picture_as_architecture_file_is_named(tmp_path):
+    (tmp_path / "derived_arc.json").write_text("0 0")
+    with pytest.raises(ValueError, match=r"architecture file .* is a directory; give a file "
+                                         r"in it such as .*derived_arc.json\."):
+        load_architecture(MicroSearchSpace(num_nodes=2), arc_file=str(tmp_path))
+    picture = tmp_path / "derived_arc.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(ValueError, match=r"derived_arc.png is not a text file \(a picture\?\)"):
+        load_architecture(MicroSearchSpace(num_nodes=2), arc_file=str(picture))
+
+
 def test_a_second_run_on_the_same_directory_is_refused_and_a_dead_lock_is_not(tmp_path):
     splits = make_splits(64, 32)
     os.makedirs(tmp_path / "run")
