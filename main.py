@@ -311,13 +311,13 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 def stopped(stop, config) -> int:
     """The one line of a run stopped by SIGTERM or SIGINT; its exit code (143, 130)."""
-    from enas_tf.training.safety import last_checkpoint_phrase
+    from enas_tf.training.safety import last_checkpoint_phrase, latest_checkpoint
 
     output_dir = getattr(config, "output_dir", None)
     if output_dir and os.path.isdir(output_dir):
-        phrase = last_checkpoint_phrase(output_dir)
-        resume = "; rerun the same command to resume" if phrase.startswith("the last") else ""
-        print(f"stopped by {stop}: {phrase}{resume}.", file=sys.stderr)
+        resume = "; rerun the same command to resume" if latest_checkpoint(output_dir) else ""
+        print(f"stopped by {stop}: {last_checkpoint_phrase(output_dir)}{resume}.",
+              file=sys.stderr)
     else:
         print(f"stopped by {stop}.", file=sys.stderr)
     return stop.exit_code

@@ -4,6 +4,7 @@ training epoch."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -145,18 +146,25 @@ def start_training_epoch(config, epoch: int, optimizer, data, strategy,
     return lr, iter(strategy.experimental_distribute_dataset(dataset))
 
 
-def write_json(path: str, data) -> None:
-    """Writes ``data`` as JSON to a temporary file, then renames it over ``path``, so a
-    killed run or a full disk never leaves a half-written file."""
-    temporary = f"{path}.tmp"
-    with writing(os.path.basename(path)):
+@contextlib.contextmanager
+def replaced_whole(path: str, temporary: str, what: str) -> Iterator[str]:
+    """Yields ``temporary`` to write to, then renames it over ``path``: a killed run never
+    leaves ``path`` half-written, and a failed write (a full disk is ``DiskFullError``
+    naming ``what``) leaves no temporary file."""
+    with writing(what):
         try:
-            with open(temporary, "w") as f:
-                json.dump(data, f, indent=2)
+            yield temporary
             os.replace(temporary, path)
         finally:
             if os.path.exists(temporary):
                 os.remove(temporary)
+
+
+def write_json(path: str, data) -> None:
+    """Writes ``data`` as JSON to ``path``, whole or not at all."""
+    with replaced_whole(path, f"{path}.tmp", os.path.basename(path)) as temporary:
+        with open(temporary, "w") as f:
+            json.dump(data, f, indent=2)
 
 
 def save_model(model, path: str) -> str:
@@ -164,13 +172,8 @@ def save_model(model, path: str) -> str:
     never leaves a half-written ``.keras`` file."""
     temporary = f"{path[:-len('.keras')]}.partial.keras" if path.endswith(".keras") else (
         f"{path}.partial")
-    with writing(f"the model {os.path.basename(path)}"):
-        try:
-            model.save(temporary)
-            os.replace(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+    with replaced_whole(path, temporary, f"the model {os.path.basename(path)}"):
+        model.save(temporary)
     return path
 
 

@@ -192,17 +192,16 @@ def writing(what: str) -> Iterator[None]:
         raise DiskFullError(what) from None
 
 
-def remove_partial_writes(output_dir: str) -> None:
-    """Deletes what an interrupted write leaves: ``*.tmp`` and ``*.partial.keras`` files
-    of ours, TensorFlow's ``*_temp`` checkpoint directories."""
-    patterns = ("*.tmp", "*.partial.keras", os.path.join("checkpoints", "*_temp*"))
-    for pattern in patterns:
-        for path in glob.glob(os.path.join(glob.escape(output_dir), pattern)):
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.remove(path)
+def remove_partial_checkpoints(output_dir: str) -> None:
+    """Deletes the ``*_temp`` directories a checkpoint write that failed leaves (our own
+    files are written whole or removed: ``run_dir.replaced_whole``)."""
+    pattern = os.path.join(glob.escape(output_dir), "checkpoints", "*_temp*")
+    for path in glob.glob(pattern):
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.remove(path)
 
 
 def holds_run_lock(run: Callable) -> Callable:
@@ -219,7 +218,7 @@ def holds_run_lock(run: Callable) -> Callable:
             except Exception as error:
                 if not (isinstance(error, DiskFullError) or is_disk_full(error)):
                     raise
-                remove_partial_writes(output_dir)
+                remove_partial_checkpoints(output_dir)
                 what = str(error) if isinstance(error, DiskFullError) else "a file"
                 raise DiskFullError(
                     f"no space left on the disk of {output_dir} while writing {what}; "
@@ -228,11 +227,16 @@ def holds_run_lock(run: Callable) -> Callable:
     return locked
 
 
-def last_checkpoint_phrase(output_dir: str) -> str:
-    """"the last good checkpoint is .../ckpt-3 (epoch 3)", or that none was written."""
+def latest_checkpoint(output_dir: str) -> str | None:
+    """The newest checkpoint the index of ``<output_dir>/checkpoints`` names, or None."""
     import tensorflow as tf
 
-    latest = tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoints"))
+    return tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoints"))
+
+
+def last_checkpoint_phrase(output_dir: str) -> str:
+    """"the last good checkpoint is .../ckpt-3 (epoch 3)", or that none was written."""
+    latest = latest_checkpoint(output_dir)
     if latest is None:
         return "no epoch finished yet, so a rerun starts over"
     number = latest.rsplit("-", 1)[-1]
