@@ -22,155 +22,28 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 from absl import app, flags, logging  # noqa: E402
 
 from enas_tf.config import DrawConfig, FinalConfig, SearchConfig  # noqa: E402
-
-HELP = {
-    "search_space": "What is searched or trained: micro (ENAS cells, official defaults of "
-                    "the micro scripts), macro (an ENAS whole network), darts (the DARTS "
-                    "cell space), darts_frc (its normal cell, with GDAS's fixed reduction "
-                    "cell), nb201 (the NAS-Bench-201 cell) or rnn (the ENAS recurrent cell, "
-                    "language modelling); unset flags take that space's official settings.",
-    "strategy": "Search: how architectures are chosen: enas (a REINFORCE controller "
-                "samples one per step), darts (softmax-weighted architecture weights "
-                "learned by gradient on the validation split), gdas (one hard Gumbel "
-                "sample of the architecture weights per step, only its ops run) or random "
-                "(uniformly random architectures on the shared weights, the baseline).",
-    "tau_max": "GDAS: Gumbel-softmax temperature of the first epoch.",
-    "tau_min": "GDAS: temperature of the last epoch (linear in between).",
-    "benchmark_file": "Search (nb201): a NAS-Bench-201 results file to look the derived cell "
-                      "up in: the official NAS-Bench-201 .pth / NATS-Bench tss file (needs "
-                      "nas_201_api or nats_bench installed) or a JSON/CSV table "
-                      "(enas_tf.lookup).",
-    "benchmark_dataset": "Search: the benchmark data set whose accuracies are looked up "
-                         "(cifar10, cifar10-valid, cifar100, ImageNet16-120).",
-    "arch_lr": "DARTS, GDAS: Adam learning rate of the architecture weights.",
-    "arch_weight_decay": "DARTS: coupled weight decay of the architecture weights.",
-    "arch_beta1": "DARTS: Adam beta1 of the architecture weights.",
-    "arch_beta2": "DARTS: Adam beta2 of the architecture weights.",
-    "unrolled": "DARTS: second-order architecture gradient (a virtual weight step and a "
-                "finite-difference Hessian-vector product); off: first order.",
-    "num_branches": "Macro: the first N of the ops conv3x3, sep3x3, conv5x5, sep5x5, avgpool, "
-                    "maxpool are allowed (search 6, final 4).",
-    "skip_target": "Macro controller: the skip probability the skip penalty pulls towards.",
-    "skip_weight": "Macro controller: weight of the skip penalty (KL to skip_target) in the "
-                   "loss; 0 disables.",
-    "hidden_size": "Recurrent space: hidden (= embedding) size of the language model.",
-    "bptt": "Recurrent space: truncated-BPTT segment length.",
-    "random_bptt": "Recurrent space: training segments of random length around bptt "
-                   "(enas_lm); the learning rate scales with each segment's length.",
-    "drop_word": "Recurrent space: drop rate of whole embedding rows (words).",
-    "drop_embedding": "Recurrent space: variational drop rate of the embedded inputs.",
-    "drop_cell_input": "Recurrent space: variational drop rate of x_t inside the cell.",
-    "drop_hidden": "Recurrent space: variational drop rate of h_{t-1} and every node's "
-                   "input inside the cell.",
-    "drop_output": "Recurrent space: variational drop rate of the cell outputs before "
-                   "the tied softmax.",
-    "activation_reg": "Recurrent space: weight of mean(h_t^2) in the loss.",
-    "slowness_reg": "Recurrent space: weight of mean((h_t - h_{t-1})^2) in the loss.",
-    "init_range": "Recurrent space: weights start uniform in [-init_range, init_range].",
-    "asgd_patience": "Final recurrent: averaged SGD starts once the validation perplexity "
-                     "is worse than the best of the epochs before the last N.",
-    "sep_as_conv": "Final macro: build the separable ops as plain convolutions, as the "
-                   "official final network did (its published size).",
-    "dataset": "Data set: cifar10 (TFDS) or digits (offline, bundled with scikit-learn) "
-               "for the image spaces; ptb (Penn Treebank text files in --data_dir) or "
-               "python_docs (offline text: the Python documentation) for rnn.",
-    "data_dir": "TFDS data directory holding cifar10 (default: ~/tensorflow_datasets); for "
-                "ptb, the directory of ptb.train.txt, ptb.valid.txt and ptb.test.txt.",
-    "download": "Let TFDS download CIFAR-10 when it is absent.",
-    "num_valid": "Training images held out as a validation split (the controller's, in "
-                 "search; final training uses none by default).",
-    "num_layers": "Official child_num_layers: micro networks have num_layers + 2 cells, "
-                  "macro networks num_layers layers.",
-    "num_nodes": "Searched nodes per cell (B - 2).",
-    "filters": "Channels C of the first stage (stem has 3C; doubles at each reduction).",
-    "keep_prob": "Dropout keep probability before the classifier.",
-    "aux_weight": "Auxiliary-head loss weight; 0 removes the auxiliary head.",
-    "batch_size": "Global batch size (split across replicas).",
-    "num_epochs": "Search epochs (one shared-weight pass plus one controller phase each).",
-    "steps_per_epoch": "Shared-weight steps per epoch (default: one pass over the train split).",
-    "l2_reg": "L2 coefficient on every supernet weight (loss += l2_reg * sum(w^2)).",
-    "lr_max": "Cosine-restart maximum learning rate.",
-    "lr_min": "Cosine-restart minimum learning rate.",
-    "lr_t0": "Epochs of the first cosine period.",
-    "lr_t_mul": "Period multiplier at each restart.",
-    "momentum": "Momentum of the weights' SGD.",
-    "nesterov": "Nesterov momentum (official ENAS); off: plain momentum (DARTS).",
-    "grad_bound": "Gradient norm clip of the weights' SGD; 0 disables.",
-    "grad_clip": "What grad_bound clips: per_variable (each variable's norm, official ENAS) "
-                 "or global (the norm of all gradients together, DARTS).",
-    "weight_decay": "Coupled weight decay of the weights' SGD, added to the gradient as in "
-                    "PyTorch (DARTS); ENAS uses l2_reg in the loss instead.",
-    "lstm_size": "Controller LSTM units.",
-    "tanh_constant": "Controller logits become tanh_constant * tanh(logits).",
-    "op_tanh_reduce": "Op logits use tanh_constant / op_tanh_reduce.",
-    "temperature": "Controller logits are divided by this first; 0 disables.",
-    "controller_lr": "Controller Adam learning rate.",
-    "entropy_weight": "Weight of the policy entropy added to the reward.",
-    "baseline_decay": "Decay of the reward moving-average baseline.",
-    "controller_train_steps": "Controller updates per epoch.",
-    "controller_num_aggregate": "Sampled architectures averaged per controller update.",
-    "derive_num_samples": "Architectures sampled and scored when deriving the result.",
-    "derive_random_samples": "Uniformly random architectures scored on the same shared "
-                             "weights when deriving, to compare the result against.",
-    "weight_sharing": "Supernet weight layout: official (sep-conv weights per input node, a "
-                      "cell-output kernel per node) or compact (one weight set per op for "
-                      "every input node, one cell-output kernel; learns about twice as fast "
-                      "under sampled wiring).",
-    "restart": "Remove what an earlier run wrote in --output_dir (checkpoints, logs, "
-               "results) and start over; without it a rerun resumes.",
-    "deterministic": "TensorFlow op determinism: the same seed gives the same run, also "
-                     "across a kill and resume (slower on GPUs).",
-    "verbose": "1: progress bars with rate and ETA and one line per epoch; 0: log lines "
-               "only.",
-    "output_dir": "Where TensorBoard logs, checkpoints and the derived architecture go; "
-                  "rerunning with the same directory resumes.",
-    "seed": "Random seed.",
-    "arc": "Final/draw: the architecture as an integer string; for darts also DARTS's "
-           "Genotype(...) notation or a published name (DARTS_V1, DARTS_V2, GDAS_V1). "
-           "Default: the space's published architecture (ENAS's; DARTS_V2; for a macro "
-           "network of fewer than 24 layers, its first num_layers layers).",
-    "arc_file": "Final/draw: a file holding the architecture: the derived_arc.json a search "
-                "writes, its readable JSON, or the integer string.",
-    "output_file": "Draw: the PNG to write (default: the architecture file's name with "
-                   ".png, else architecture.png).",
-    "drop_path_keep_prob": "Final: drop-path keep probability of the last cell at the end "
-                           "of training (ramps with depth and progress).",
-    "cutout": "Final: side of the cutout square in pixels; 0 disables.",
-    "export_savedmodel": "Final: also write the trained model as a TensorFlow SavedModel "
-                         "(output_dir/savedmodel) that serves without enas-tf: raw uint8 "
-                         "images in, probabilities out (language models: token ids in).",
-    "eval_every": "Final: evaluate on the test split every this many epochs.",
-    "log_every": "Log the training loss every this many steps.",
-    "max_checkpoints": "Checkpoints kept.",
-    "num_devices": "Replicas on this machine (MirroredStrategy): the first N GPUs, or "
-                   "without GPUs the CPU split into N logical devices.",
-    "devices": "Comma-separated devices to mirror over (e.g. /gpu:0,/gpu:2); overrides "
-               "--num_devices.",
-    "multi_worker": "One replica per worker of the TF_CONFIG cluster "
-                    "(MultiWorkerMirroredStrategy); start the same command on every worker.",
-    "jit_compile": "Compile the train step with XLA.",
-    "data_parallel_calls": "Parallel calls of the tf.data augmentation map; -1 autotunes.",
-    "data_prefetch": "Batches tf.data prepares ahead of the step; -1 autotunes.",
-    "data_threads": "Size of a private tf.data thread pool; 0 uses TensorFlow's shared pool.",
-}
-
+from enas_tf.options import allowed_choices  # noqa: E402
+from enas_tf.options import help_text as help_text_of  # noqa: E402
 
 MODES = {"search": SearchConfig, "final": FinalConfig, "draw": DrawConfig}
 
 
 def _define_flags() -> None:
+    """One flag per config field, its help and choices read from the field's metadata
+    (``enas_tf.options.option``), declared by the part that owns the setting."""
     seen = set()
-    for config_class in MODES.values():
+    for mode, config_class in MODES.items():
         for field in dataclasses.fields(config_class):
             if field.name in seen:
                 continue
             seen.add(field.name)
-            default, help_text = field.default, HELP[field.name]
-            if field.name in SearchConfig.field_names() and field.name in FinalConfig.field_names():
-                final_default = getattr(FinalConfig, field.name)
-                if final_default != default:
-                    help_text += f" (default: {default} in search, {final_default} in final)"
-            choices = {**SearchConfig.CHOICES, **FinalConfig.CHOICES}.get(field.name)
+            default, help_text = field.default, help_text_of(field)
+            defaults = {m: getattr(c, field.name) for m, c in MODES.items()
+                        if field.name in c.field_names()}
+            if len(set(map(repr, defaults.values()))) > 1:
+                help_text += " (default: " + ", ".join(
+                    f"{value} in {m}" for m, value in defaults.items()) + ")"
+            choices = allowed_choices(field)
             if choices and field.type == "str":
                 flags.DEFINE_enum(field.name, default, list(choices), help_text)
             elif field.type in ("bool",):
@@ -204,8 +77,8 @@ def config_from_flags() -> SearchConfig | FinalConfig:
 
 
 def run_search(config: SearchConfig, data, strategy) -> None:
-    from enas_tf.training.derive import describe_benchmark, describe_search_facts
-    from enas_tf.training.search import ARC_FILE, ARC_PICTURE, Search
+    from enas_tf.loops.derive import describe_benchmark, describe_search_facts
+    from enas_tf.loops.search import ARC_FILE, ARC_PICTURE, Search
 
     search = Search(config, data, strategy)
     result = search.run()
@@ -237,25 +110,25 @@ def print_model_facts(facts: dict[str, int], space, arc) -> None:
 
 
 def print_as_published(config, arc, num_classes: int, image_shape) -> None:
-    """For macro architectures with separable ops: the size of the network as the
-    official final code built it (separable ops as plain convs)."""
-    import dataclasses
-
+    """The size of the network as the official final code built it, where the space
+    says that differs (``SpaceComponents.as_published``: macro's separable ops as plain
+    convs)."""
+    from enas_tf.components import get_components
     from enas_tf.export import build_final_model
     from enas_tf.models.summary import describe_model
 
-    if config.search_space != "macro" or config.sep_as_conv:
+    published = get_components(config.search_space).as_published(config)
+    if published is None:
         return
-    model = build_final_model(arc, dataclasses.replace(config, sep_as_conv=True), num_classes,
-                              image_shape)
+    published_config, words = published
+    model = build_final_model(arc, published_config, num_classes, image_shape)
     facts = describe_model(model, image_shape)
-    print(f"as the official final code built it (separable ops as plain convs, "
-          f"--sep_as_conv): {facts['parameters']:,} trainable parameters, "
+    print(f"{words}: {facts['parameters']:,} trainable parameters, "
           f"{facts['multiply_adds_per_image']:,} multiply-adds per image", flush=True)
 
 
 def run_final(config: FinalConfig, arc, data, strategy) -> None:
-    from enas_tf.training import make_final_training
+    from enas_tf.loops import make_final_training
 
     training = make_final_training(config, arc, data, strategy)
     print_model_facts(training.facts, training.model.search_space, arc)

@@ -88,7 +88,7 @@ def synthetic_cifar(batch_size: int) -> ImageSplits:
 
 def make_search(strategy: tf.distribute.Strategy, **overrides):
     """A ``Search`` with the flags' space and size on synthetic data."""
-    from enas_tf.training.search import Search
+    from enas_tf.loops.search import Search
 
     cfg = config(output_dir=tempfile.mkdtemp(prefix="enas_bench_"), **overrides)
     cfg = dataclasses.replace(cfg, num_valid=cfg.batch_size)
@@ -99,7 +99,7 @@ def search_batches(search):
     """An endless iterator of distributed augmented training batches."""
     dataset = search.data.dataset("train", search.config.batch_size, shuffle_seed=0,
                                   augment=True, repeat=True, drop_remainder=True)
-    return iter(search.strategy.experimental_distribute_dataset(dataset))
+    return iter(search.distribution.experimental_distribute_dataset(dataset))
 
 
 def time_search_steps(search, steps: int) -> tuple[float, float]:

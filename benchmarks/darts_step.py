@@ -37,7 +37,7 @@ from absl import app, flags  # noqa: E402
 
 from enas_tf.config import SearchConfig  # noqa: E402
 from enas_tf.models.summary import trainable_parameters  # noqa: E402
-from enas_tf.training.search import Search  # noqa: E402
+from enas_tf.loops.search import Search  # noqa: E402
 from enas_tf.training.platform import describe_platform  # noqa: E402
 
 flags.DEFINE_integer("cells", 8, "Cells in all (DARTS search: 8).")
@@ -75,12 +75,12 @@ def measure(cfg: SearchConfig) -> dict[str, float]:
     search.method.start_epoch(0)
     dataset = search.data.dataset("train", cfg.batch_size, shuffle_seed=0, augment=True,
                                   repeat=True, drop_remainder=True)
-    batches = iter(search.strategy.experimental_distribute_dataset(dataset))
+    batches = iter(search.distribution.experimental_distribute_dataset(dataset))
     first, median = time_calls(lambda: search.method.shared_step(*next(batches)), FLAGS.steps)
     facts = {"params": trainable_parameters(search.supernet), "first": first, "median": median}
     if cfg.strategy == "enas":
         steps = search.method.steps
-        valid = iter(search.strategy.experimental_distribute_dataset(
+        valid = iter(search.distribution.experimental_distribute_dataset(
             search.data.dataset("valid", cfg.batch_size, shuffle_seed=1, repeat=True,
                                 drop_remainder=True)))
         _, facts["controller_update"] = time_calls(

@@ -31,7 +31,7 @@ from enas_tf.config import FinalConfig  # noqa: E402
 from enas_tf.data import load_digits  # noqa: E402
 from enas_tf.export import load_architecture  # noqa: E402
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace  # noqa: E402
-from enas_tf.training.final import FinalTraining  # noqa: E402
+from enas_tf.loops.final import FinalTraining  # noqa: E402
 from enas_tf.training.platform import describe_platform  # noqa: E402
 
 flags.DEFINE_list("derived", ["runs/quickstart_micro/derived_arc.json"],

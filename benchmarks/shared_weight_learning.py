@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from enas_tf.config import WEIGHT_SHARING  # noqa: E402
+from enas_tf.models.micro_skeleton import WEIGHT_SHARING  # noqa: E402
 from enas_tf.controllers.micro_controller import MicroController  # noqa: E402
 from enas_tf.controllers.reinforce import Reinforce  # noqa: E402
 from enas_tf.data import load_digits  # noqa: E402

@@ -23,8 +23,8 @@ Importing the package registers every Keras layer and model it defines, so saved
 ``.keras`` models load with ``keras.models.load_model``.
 """
 
-from enas_tf.components import SPACE_NAMES, get_components
-from enas_tf.config import FinalConfig, SearchConfig
+from enas_tf.components import SPACE_NAMES, get_components, register_space, space_names
+from enas_tf.config import DrawConfig, FinalConfig, SearchConfig
 from enas_tf.controllers.macro_controller import MacroController
 from enas_tf.controllers.micro_controller import MicroController
 from enas_tf.controllers.reinforce import Reinforce
@@ -45,7 +45,8 @@ from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpa
 from enas_tf.search_spaces.nb201 import NasBench201SearchSpace
 from enas_tf.search_spaces.rnn import ENAS_LM_CELL, RecurrentCellSearchSpace
 from enas_tf.serving import export_savedmodel
-from enas_tf.strategies import STRATEGY_NAMES, get_strategy
+from enas_tf.strategies import (STRATEGY_NAMES, SearchStrategy, StrategyContext, get_strategy,
+                                 register_strategy, strategy_names)
 from enas_tf.strategies.darts import DARTSStrategy
 from enas_tf.strategies.enas import ENASStrategy
 from enas_tf.strategies.gdas import GDASStrategy
@@ -54,10 +55,10 @@ from enas_tf.supernet.macro import MacroSupernet
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.supernet.nb201 import NasBench201Supernet
 from enas_tf.supernet.rnn import RecurrentSupernet
-from enas_tf.training import make_final_training
-from enas_tf.training.final import FinalTraining
-from enas_tf.training.final_lm import LanguageModelTraining
-from enas_tf.training.search import MicroSearch, Search
+from enas_tf.loops import make_final_training
+from enas_tf.loops.final import FinalTraining
+from enas_tf.loops.final_lm import LanguageModelTraining
+from enas_tf.loops.search import MicroSearch, Search
 
 __version__ = "0.1.0"
 
@@ -74,4 +75,6 @@ __all__ = [
     "load_dataset", "ENAS_LM_CELL", "EnasRnnCell", "LanguageModelTraining",
     "RecurrentCellController", "RecurrentCellSearchSpace", "RecurrentLanguageModel",
     "RecurrentSupernet", "TextSplits", "export_savedmodel", "make_final_training",
+    "DrawConfig", "SearchStrategy", "StrategyContext", "register_space", "register_strategy",
+    "space_names", "strategy_names",
 ]

@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any, Sequence
 
-from enas_tf.components import SPACE_NAMES, components_of, get_components
+from enas_tf.components import components_of, get_components, space_names
 from enas_tf.search_spaces.base import InvalidArchitectureError, SearchSpace
 
 
@@ -99,16 +99,13 @@ def read_architecture_file(arc_file: str) -> str:
 def with_other_space_hint(error: Exception, space: SearchSpace, text: str) -> str:
     """``error``'s message, plus ``"; it reads as an architecture of --search_space=darts"``
     when ``text`` is an architecture of other spaces (at their default settings)."""
-    from enas_tf.config import DrawConfig
-
     own = getattr(components_of(space), "name", None)
     readers = []
-    for name in SPACE_NAMES:
+    for name in space_names():
         if name == own:
             continue
         try:
-            parse_architecture(get_components(name).make_space(DrawConfig.for_space(name)),
-                               text)
+            parse_architecture(get_components(name).space_at_defaults(), text)
         except (ValueError, TypeError, KeyError):
             continue
         readers.append(f"--search_space={name}")

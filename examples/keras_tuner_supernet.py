@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras_tuner  # noqa: E402
 
 from enas_tf import FinalConfig, load_dataset  # noqa: E402
-from enas_tf.training.final import FinalTraining  # noqa: E402
+from enas_tf.loops.final import FinalTraining  # noqa: E402
 from tuner import ENASSupernetTuner  # noqa: E402
 
 

@@ -18,7 +18,7 @@ from enas_tf.layers.darts_ops import make_primitive
 from enas_tf.layers.ops import batch_norm
 from enas_tf.supernet.darts import DartsSupernet
 from enas_tf.supernet.darts_edges import MixedEdge
-from enas_tf.training.search import Search
+from enas_tf.loops.search import Search
 
 SPACE = DartsSearchSpace()
 
@@ -172,7 +172,7 @@ def test_second_order_gradient_matches_a_direct_computation(tmp_path, float64, m
             0.1 * tf.random.normal(w.shape, seed=5, dtype=w.dtype))
     train = next(iter(search.data.dataset("train", 8, shuffle_seed=1)))
     valid = next(iter(search.data.dataset("valid", 8, shuffle_seed=2)))
-    ours, _, _ = search.strategy.run(method.unrolled_gradients,
+    ours, _, _ = search.distribution.run(method.unrolled_gradients,
                                      args=(*valid, *train), kwargs={"radius": 1e-6})
 
     weights, alphas = supernet.trainable_variables, list(method.alphas.values())
@@ -194,7 +194,7 @@ def test_second_order_gradient_matches_a_direct_computation(tmp_path, float64, m
     correction = np.linalg.norm(flat(direct) - flat(first_order))
     assert correction > 0.05 * np.linalg.norm(flat(direct))  # the test can tell them apart
     assert np.linalg.norm(flat(ours) - flat(direct)) < 1e-3 * correction
-    darts_radius, _, _ = search.strategy.run(method.unrolled_gradients, args=(*valid, *train))
+    darts_radius, _, _ = search.distribution.run(method.unrolled_gradients, args=(*valid, *train))
     assert np.all(np.isfinite(flat(darts_radius)))
 
 

@@ -19,8 +19,8 @@ from enas_tf.distribute import (DistributionError, broadcast_from_first_replica,
                                 cross_replica_moments, cross_replica_sum, make_strategy)
 from enas_tf.search_spaces.darts import DartsSearchSpace
 from enas_tf.search_spaces.micro import MicroSearchSpace
-from enas_tf.training.final import FinalTraining
-from enas_tf.training.search import Search
+from enas_tf.loops.final import FinalTraining
+from enas_tf.loops.search import Search
 
 TWO = ["/cpu:0", "/cpu:1"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -87,7 +87,9 @@ def test_two_replica_search_steps_equal_one_replica(tmp_path, space):
     config = dict(keep_prob=1.0, batch_size=16, grad_bound=0.05, l2_reg=1e-3, **space)
     one = Search(tiny_config(tmp_path / "one", **config), splits)
     two = Search(tiny_config(tmp_path / "two", num_devices=2, **config), splits)
-    assert two.strategy.num_replicas_in_sync == 2
+    assert two.distribution.num_replicas_in_sync == 2
+    with pytest.warns(DeprecationWarning, match="now `distribution`"):
+        assert two.strategy is two.distribution  # the old name, one more release
     _copy_state(one.supernet, two.supernet)
     _copy_state(one.optimizer, two.optimizer)
 
@@ -95,8 +97,8 @@ def test_two_replica_search_steps_equal_one_replica(tmp_path, space):
     for seed in (1, 2):  # two architectures: the second step uses momentum too
         arc = tf.constant(one.search_space.random_architecture(np.random.default_rng(seed)),
                           tf.int32)
-        loss1, acc1 = one.method.steps.train_step(*_one_batch(one.strategy, images, labels), arc)
-        loss2, acc2 = two.method.steps.train_step(*_one_batch(two.strategy, images, labels), arc)
+        loss1, acc1 = one.method.steps.train_step(*_one_batch(one.distribution, images, labels), arc)
+        loss2, acc2 = two.method.steps.train_step(*_one_batch(two.distribution, images, labels), arc)
         _assert_close(loss2, loss1, "loss")
         _assert_close(acc2, acc1, "accuracy")
     for mine, theirs in zip(two.supernet.variables, one.supernet.variables):
@@ -127,8 +129,8 @@ def test_two_replica_darts_steps_equal_one_replica(tmp_path, space, strategy, un
     train = next(iter(splits.dataset("train", 16, shuffle_seed=3, augment=True)))
     valid = next(iter(splits.dataset("valid", 16, shuffle_seed=4, augment=True)))
     for _ in range(2):
-        losses = [search.method.step(*_one_batch(search.strategy, *train),
-                                     *_one_batch(search.strategy, *valid))[0]
+        losses = [search.method.step(*_one_batch(search.distribution, *train),
+                                     *_one_batch(search.distribution, *valid))[0]
                   for search in (one, two)]
         _assert_close(losses[1], losses[0], "loss")
     for cell, alpha in one.method.alphas.items():
@@ -150,7 +152,7 @@ def test_two_replica_controller_update_equals_one_replica(tmp_path):
     for search in (one, two):
         search.method.controller.rng.reset_from_seed(7)
         grads, stats = search.method.steps.controller_sample(
-            *_one_batch(search.strategy, images, labels))
+            *_one_batch(search.distribution, images, labels))
         search.method.reinforce.apply_gradients([grads])
         results.append((stats, [v.numpy() for v in search.method.controller.trainable_variables]))
     (stats1, weights1), (stats2, weights2) = results
@@ -181,8 +183,8 @@ def test_two_replica_final_step_equals_one_replica(tmp_path, space):
     _copy_state(one.optimizer, two.optimizer)
     images, labels = next(iter(splits.dataset("train", 16, shuffle_seed=1, augment=True)))
     for _ in range(2):
-        loss1, _ = one.train_step(*_one_batch(one.strategy, images, labels))
-        loss2, _ = two.train_step(*_one_batch(two.strategy, images, labels))
+        loss1, _ = one.train_step(*_one_batch(one.distribution, images, labels))
+        loss2, _ = two.train_step(*_one_batch(two.distribution, images, labels))
         _assert_close(loss2, loss1, "loss")
     # Trainable weights and BN moving statistics alike.
     for mine, theirs in zip(two.model.variables, one.model.variables):

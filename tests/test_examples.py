@@ -1,7 +1,10 @@
 """Every example runs, with short settings, so none can rot unnoticed."""
 
 import importlib.util
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -17,7 +20,7 @@ def load_example(name):
 
 
 def test_every_example_has_a_test():
-    tested = {"keras_tuner_enas", "keras_tuner_supernet"}
+    tested = {"keras_tuner_enas", "keras_tuner_supernet", "toy_strategy"}
     assert {f[:-3] for f in os.listdir(os.path.join(ROOT, "examples"))
             if f.endswith(".py")} == tested
 
@@ -52,3 +55,53 @@ def test_the_one_line_tuner_example_reaches_real_accuracy(tmp_path):
     """The default budget reaches what the README promises (~3 minutes)."""
     results = load_example("keras_tuner_enas").main(["--directory", str(tmp_path)])
     assert min(r["test"] for r in results) > 0.95
+
+
+TOY_CHECK = """
+import json, sys
+sys.path.insert(0, {examples!r})
+import toy_strategy
+from enas_tf import SearchConfig, get_strategy, strategy_names
+result = toy_strategy.main(["--epochs", "1", "--steps", "3", "--pool_size", "3",
+                            "--output_dir", {output!r}])
+pool = toy_strategy.PoolStrategy
+try:
+    SearchConfig.for_space("darts", strategy="pool").validate()
+    refusal = None
+except ValueError as error:
+    refusal = str(error)
+try:
+    SearchConfig.for_space("micro", strategy="pool", pool_size=1).validate()
+    too_small = None
+except ValueError as error:
+    too_small = str(error)
+print(json.dumps({{"names": strategy_names(), "same": get_strategy("pool") is pool,
+                  "refusal": refusal, "too_small": too_small}}))
+"""
+
+
+def test_a_strategy_written_outside_the_library_searches_through_its_loop(tmp_path):
+    """The toy strategy of examples/ registers itself with its own setting and runs the
+    library's search loop; compatibility and checks come from its declarations. In a
+    subprocess: registering changes the strategies this process would list."""
+    output = str(tmp_path / "pool")
+    code = TOY_CHECK.format(examples=os.path.join(ROOT, "examples"), output=output)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert facts["names"] == ["enas", "darts", "gdas", "random", "pool"] and facts["same"]
+    assert facts["refusal"] == ("strategy pool does not search the darts space; it is "
+                                "searched by: darts, gdas.")
+    assert facts["too_small"] == "pool_size must be >= 2, got 1."
+    assert "pool search: derived" in done.stdout
+    with open(os.path.join(output, "config.json")) as f:
+        saved = json.load(f)
+    assert saved["strategy"] == "pool" and saved["pool_size"] == 3
+    with open(os.path.join(output, "derived_arc.json")) as f:
+        derived = json.load(f)
+    assert derived["strategy"] == "pool" and derived["epochs_trained"] == 1
+    with open(os.path.join(output, "history.json")) as f:
+        history = json.load(f)
+    assert [record["epoch"] for record in history] == [1]
+    assert set(history[0]) >= {"pool_accuracy", "pool_entropy", "most_likely_arc"}

@@ -20,7 +20,7 @@ from enas_tf.export import load_architecture
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.training import safety
 from enas_tf.training.safety import NonFiniteError, RunLock, RunStateError
-from enas_tf.training.search import Search
+from enas_tf.loops.search import Search
 
 
 def _main(*args, timeout=600):

@@ -16,7 +16,7 @@ from enas_tf.models.micro_final import FinalMicroNetwork
 from enas_tf.search_spaces.base import InvalidArchitectureError
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace
 from enas_tf.supernet.micro import MicroSupernet
-from enas_tf.training.final import FinalTraining
+from enas_tf.loops.final import FinalTraining
 
 SPACE = MicroSearchSpace(5)
 PUBLISHED = SPACE.from_string(PUBLISHED_ENAS_MICRO_ARC)

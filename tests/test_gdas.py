@@ -17,7 +17,7 @@ from enas_tf.search_spaces.darts import PRIMITIVES, DartsSearchSpace
 from enas_tf.strategies.gdas import gumbel_noise, straight_through_sample, tau_at
 from enas_tf.supernet.darts import DartsSupernet
 from enas_tf.supernet.darts_edges import MixedEdge
-from enas_tf.training.search import Search
+from enas_tf.loops.search import Search
 
 FRC = DartsSearchSpace(fixed_reduction=True)
 

@@ -18,8 +18,8 @@ from enas_tf.search_spaces.base import InvalidArchitectureError
 from enas_tf.search_spaces.macro import (MACRO_OPS, PUBLISHED_ENAS_MACRO_ARC, MacroSearchSpace,
                                          layer_start, pool_layer_ids)
 from enas_tf.supernet.macro import MacroSupernet
-from enas_tf.training.final import FinalTraining
-from enas_tf.training.search import Search
+from enas_tf.loops.final import FinalTraining
+from enas_tf.loops.search import Search
 
 SPACE = MacroSearchSpace(4)
 

@@ -20,7 +20,7 @@ from enas_tf.search_spaces.base import InvalidArchitectureError
 from enas_tf.search_spaces.nb201 import OPS, RESNET_CELL, NasBench201SearchSpace
 from enas_tf.search_spaces.pictures import to_png
 from enas_tf.supernet.mixing import SampledMixing
-from enas_tf.training.search import Search
+from enas_tf.loops.search import Search
 
 SPACE = NasBench201SearchSpace()
 

@@ -8,8 +8,8 @@ import tensorflow as tf
 from enas_tf.controllers.micro_controller import MicroController
 from enas_tf.search_spaces.choices import ChoiceSearchSpace
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC, MicroSearchSpace
-from enas_tf.search_spaces.micro_pictures import SHORT_OP_NAMES, cell_layout, node_depths
-from enas_tf.search_spaces.pictures import decision_groups, save_png, to_png
+from enas_tf.search_spaces.micro_pictures import cell_layout, node_depths
+from enas_tf.search_spaces.pictures import SHORT_OP_NAMES, decision_groups, save_png, to_png
 from enas_tf.training.summaries import write_policy_pictures
 
 SPACE = MicroSearchSpace(5)

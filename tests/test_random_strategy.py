@@ -7,7 +7,7 @@ import pytest
 
 from conftest import make_splits, tiny_config
 from enas_tf.config import SearchConfig
-from enas_tf.training.search import Search
+from enas_tf.loops.search import Search
 
 
 def test_random_architectures_are_uniform_and_valid(tmp_path):

@@ -21,10 +21,10 @@ from enas_tf.models.rnn_lm import RecurrentLanguageModel
 from enas_tf.search_spaces.base import InvalidArchitectureError
 from enas_tf.search_spaces.rnn import ENAS_LM_CELL, RecurrentCellSearchSpace
 from enas_tf.supernet.rnn import RecurrentSupernet
-from enas_tf.training.final_lm import LanguageModelTraining, should_start_averaging
+from enas_tf.loops.final_lm import LanguageModelTraining, should_start_averaging
 from enas_tf.training.lm_steps import carried_sums, nll_step
-from enas_tf.training.metrics import PERPLEXITY
-from enas_tf.training.search import Search
+from enas_tf.data.metrics import PERPLEXITY
+from enas_tf.loops.search import Search
 
 SPACE8 = RecurrentCellSearchSpace(8)
 

@@ -14,7 +14,7 @@ from enas_tf.config import SearchConfig
 from enas_tf.training import run_dir
 from enas_tf.training.checkpoints import RunCheckpoints
 from enas_tf.training.safety import DiskFullError, RunLock, RunStateError
-from enas_tf.training.search import Search
+from enas_tf.loops.search import Search
 
 
 def _config(path, **values):
@@ -132,7 +132,7 @@ def _fails_at_epoch_2(original, is_epoch_2, error):
 ])
 def test_a_full_disk_is_one_line_naming_what_and_the_last_checkpoint(tmp_path, where, named,
                                                                      monkeypatch):
-    import enas_tf.training.search as search_module
+    import enas_tf.loops.search as search_module
 
     tf_full = tf.errors.ResourceExhaustedError(None, None, "WriteSummary: No space left on "
                                                            "device")

@@ -10,7 +10,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from conftest import tiny_config
 from enas_tf.search_spaces.micro import MicroSearchSpace
-from enas_tf.training.search import MicroSearch
+from enas_tf.loops.search import MicroSearch
 
 EXPECTED_TAGS = {"train/loss", "train/accuracy", "train/learning_rate", "controller/reward",
                  "controller/baseline", "controller/entropy",

@@ -14,8 +14,8 @@ from enas_tf.config import FinalConfig
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.search_spaces.rnn import ENAS_LM_CELL, RecurrentCellSearchSpace
 from enas_tf.serving import export_language_model, export_savedmodel
-from enas_tf.training.final import FinalTraining
-from enas_tf.training.final_lm import LanguageModelTraining
+from enas_tf.loops.final import FinalTraining
+from enas_tf.loops.final_lm import LanguageModelTraining
 
 ARC = MicroSearchSpace(3).random_architecture(np.random.default_rng(0))
 

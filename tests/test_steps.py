@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import make_splits, tiny_config
-from enas_tf.training.search import MicroSearch
+from enas_tf.loops.search import MicroSearch
 
 
 def _search(path, **overrides):
@@ -25,7 +25,7 @@ def test_one_call_controller_update_equals_sample_by_sample(tmp_path, num_device
     def batches(search):  # a new dataset each: one dataset reshuffles at every iteration
         dataset = search.data.dataset("valid", 16, shuffle_seed=3, repeat=True,
                                       drop_remainder=True)
-        return iter(search.strategy.experimental_distribute_dataset(dataset))
+        return iter(search.distribution.experimental_distribute_dataset(dataset))
 
     for search in (fused, stepwise):
         search.method.controller.rng.reset_from_seed(11)

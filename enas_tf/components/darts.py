@@ -1,6 +1,6 @@
 """The DARTS cell space's parts: ``DartsSearchSpace``, ``DartsSupernet`` (mixed ops),
 ``FinalDartsNetwork``, and the settings of quark0/darts ``train_search.py`` /
-``train.py``; GDAS's weight settings (AutoDL-Projects) when it searches the space.
+``train.py`` (GDAS's own weight settings on it are GDAS's: ``enas_tf.strategies.gdas``).
 ``num_layers`` counts all cells here (DARTS's ``layers``: 8 in search, 20 in the final
 network); DARTS's PyTorch weight decay is ``weight_decay`` (coupled), not ``l2_reg``.
 ``darts_frc`` is the same space with only the normal cell searched and GDAS's fixed
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from enas_tf.components import SpaceComponents, refuse_weight_sharing_choice
+from enas_tf.components.base import SpaceComponents, register_space
 from enas_tf.search_spaces.darts import PUBLISHED_DARTS_ARC, PUBLISHED_FRC_ARC
 
 SEARCH_DEFAULTS = dict(
@@ -18,8 +18,6 @@ SEARCH_DEFAULTS = dict(
     num_valid=25000, keep_prob=1.0, aux_weight=0.0, l2_reg=0.0, weight_decay=3e-4,
     lr_max=0.025, lr_min=0.001, lr_t0=50, lr_t_mul=1, momentum=0.9, nesterov=False,
     grad_bound=5.0, grad_clip="global")
-# GDAS (AutoDL-Projects GDAS.py / GDAS.sh): Nesterov SGD 0.025 -> 0.001, weight decay 5e-4.
-GDAS_DEFAULTS = dict(nesterov=True, weight_decay=5e-4, lr_max=0.025, lr_min=0.001)
 FINAL_DEFAULTS = dict(
     num_layers=20, filters=36, batch_size=96, num_epochs=600, aux_weight=0.4,
     keep_prob=1.0, drop_path_keep_prob=0.8, cutout=16, l2_reg=0.0, weight_decay=3e-4,
@@ -64,20 +62,20 @@ def check_config(config) -> None:
     if config.num_layers < 3:
         raise ValueError(f"a DARTS network needs at least 3 cells (num_layers), got "
                          f"{config.num_layers}.")
-    refuse_weight_sharing_choice(config)
     if config.search_space == "darts_frc" and config.filters % 4:
         raise ValueError(f"GDAS's fixed reduction cell runs 8-group convolutions on 2C "
                          f"channels: filters must be a multiple of 4, got {config.filters}.")
 
 
-COMPONENTS = SpaceComponents(
+COMPONENTS = register_space(SpaceComponents(
+    summary="the DARTS cell space",
     name="darts", make_space=make_space, make_supernet=make_supernet,
     controller_class=None, tanh_constant=None, controller_kwargs=lambda config: {},
     make_final_model=make_final_model, make_fixed_model=make_fixed_model,
     published_arc=PUBLISHED_DARTS_ARC,
-    defaults={"search": SEARCH_DEFAULTS, "search/gdas": GDAS_DEFAULTS, "final": FINAL_DEFAULTS},
-    check_config=check_config, strategies=("darts", "gdas"))
-FRC_COMPONENTS = dataclasses.replace(
-    COMPONENTS, name="darts_frc", published_arc=PUBLISHED_FRC_ARC,
-    defaults={"search": {**SEARCH_DEFAULTS, "strategy": "gdas"}, "search/gdas": GDAS_DEFAULTS,
-              "final": FINAL_DEFAULTS})
+    defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS},
+    check_config=check_config, supernet_inputs=("mixing", "sampled")))
+FRC_COMPONENTS = register_space(dataclasses.replace(
+    COMPONENTS, name="darts_frc", summary="its normal cell, with GDAS's fixed reduction cell",
+    published_arc=PUBLISHED_FRC_ARC,
+    defaults={"search": {**SEARCH_DEFAULTS, "strategy": "gdas"}, "final": FINAL_DEFAULTS}))

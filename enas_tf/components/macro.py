@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
-from enas_tf.components import SpaceComponents
+import dataclasses
+
+from enas_tf.components.base import SpaceComponents, register_space
+from enas_tf.options import Settings, option
 from enas_tf.search_spaces.macro import PUBLISHED_ENAS_MACRO_ARC
 
 SEARCH_DEFAULTS = dict(
@@ -15,6 +18,24 @@ FINAL_DEFAULTS = dict(
     num_layers=24, filters=96, num_branches=4, batch_size=100, num_epochs=310,
     keep_prob=0.5, l2_reg=2e-4, lr_min=1e-3, aux_weight=0.0, drop_path_keep_prob=1.0,
     cutout=0)
+
+
+@dataclasses.dataclass
+class MacroSettings(Settings):
+    """The macro space's ops, its controller's skip penalty, its final network's form."""
+
+    num_branches: int = option(
+        6, "Macro: the first N of the ops conv3x3, sep3x3, conv5x5, sep5x5, avgpool, maxpool "
+        "are allowed (search 6, final 4).", minimum=1, draw=4)
+    skip_target: float = option(
+        0.4, "Macro controller: the skip probability the skip penalty pulls towards.",
+        within="(0, 1)", modes=("search",))
+    skip_weight: float = option(
+        0.8, "Macro controller: weight of the skip penalty (KL to skip_target) in the loss; "
+        "0 disables.", minimum=0, modes=("search",))
+    sep_as_conv: bool = option(
+        False, "Final macro: build the separable ops as plain convolutions, as the official "
+        "final network did (its published size).", modes=("final",))
 
 
 def make_space(config):
@@ -63,9 +84,15 @@ def check_config(config) -> None:
         raise ValueError("the macro network has no auxiliary head; set aux_weight=0.")
     if getattr(config, "drop_path_keep_prob", 1.0) < 1.0:
         raise ValueError("the macro network has no drop-path; set drop_path_keep_prob=1.")
-    skip_target = getattr(config, "skip_target", 0.4)
-    if not 0.0 < skip_target < 1.0:
-        raise ValueError(f"skip_target must be in (0, 1), got {skip_target}.")
+
+
+def as_published(config):
+    """Separable ops as plain convs: the network the official final code built."""
+    if getattr(config, "sep_as_conv", True):
+        return None
+    return (dataclasses.replace(config, sep_as_conv=True),
+            "as the official final code built it (separable ops as plain convs, "
+            "--sep_as_conv)")
 
 
 def adapt_published(space, text: str) -> str:
@@ -80,9 +107,9 @@ def adapt_published(space, text: str) -> str:
     return " ".join(values)
 
 
-COMPONENTS = SpaceComponents(
-    strategies=("enas", "random"),
-    name="macro", make_space=make_space, make_supernet=make_supernet,
+COMPONENTS = register_space(SpaceComponents(
+    summary="an ENAS whole network",
+    name="macro", settings=MacroSettings, as_published=as_published, make_space=make_space, make_supernet=make_supernet,
     controller_class=controller_class, tanh_constant=1.5, controller_kwargs=controller_kwargs,
     make_final_model=make_final_model, make_fixed_model=make_fixed_model,
     published_arc=PUBLISHED_ENAS_MACRO_ARC,
@@ -90,4 +117,4 @@ COMPONENTS = SpaceComponents(
     adapt_published=adapt_published,
     defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS,
               "draw": {"num_layers": 24, "num_branches": 4}},
-    check_config=check_config)
+    check_config=check_config))

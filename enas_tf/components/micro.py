@@ -4,8 +4,25 @@ settings, so it needs no defaults of its own."""
 
 from __future__ import annotations
 
-from enas_tf.components import SpaceComponents
+import dataclasses
+
+from enas_tf.components.base import SpaceComponents, register_space
+from enas_tf.options import Settings, option
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC
+from enas_tf.models.micro_skeleton import WEIGHT_SHARING
+
+
+@dataclasses.dataclass
+class MicroSettings(Settings):
+    """The micro supernet's weight layout (searches only)."""
+
+    weight_sharing: str = option(
+        "official", "Supernet weight layout: official (sep-conv weights per input node, a "
+        "cell-output kernel per node) or compact (one weight set per op for every input "
+        "node, one cell-output kernel; learns about twice as fast under sampled wiring).",
+        choices=WEIGHT_SHARING, exclusive=True)
+
+    MODES = ("search",)
 
 
 def make_space(config):
@@ -51,10 +68,11 @@ def make_fixed_model(space, arc, config, num_classes: int):
                              weight_sharing=config.weight_sharing)
 
 
-COMPONENTS = SpaceComponents(
-    strategies=("enas", "random"),
-    name="micro", make_space=make_space, make_supernet=make_supernet,
+COMPONENTS = register_space(SpaceComponents(
+    summary="ENAS cells, official defaults of the micro scripts",
+    name="micro", settings=MicroSettings, make_space=make_space, make_supernet=make_supernet,
     controller_class=controller_class, tanh_constant=1.1, controller_kwargs=controller_kwargs,
     make_final_model=make_final_model, make_fixed_model=make_fixed_model,
     published_arc=PUBLISHED_ENAS_MICRO_ARC,
-    published_needs={"num_nodes": 5})
+    published_needs={"num_nodes": 5},
+    describe_settings=lambda config: f" ({config.weight_sharing} weight sharing)"))

@@ -4,17 +4,15 @@ settings of AutoDL-Projects' NAS-Bench-201 scripts (``configs/nas-benchmark``).
 
 ``num_layers`` is the number of cells per stage (N, 5 in the benchmark). Searches use
 the benchmark's ``cifar10-valid`` split (25,000 training and 25,000 validation images).
-Per strategy: GDAS and random search (RSPS) 250 epochs of Nesterov SGD 0.025 -> 0.001,
-weight decay 5e-4, batch 64; DARTS the same for 50 epochs; ENAS 310 epochs of SGD 0.05
--> 0.0005 with cosine restarts (10, 20, ... epochs), weight decay 2.5e-4, batch 128, and
-its controller (LSTM 32, temperature 5, tanh constant 2.5, Adam 1e-3, entropy weight
-1e-4, baseline decay 0.99, 50 updates of 20 samples per epoch). Final training is the
-benchmark's 200-epoch recipe.
+GDAS and random search (RSPS) run 250 epochs of Nesterov SGD 0.025 -> 0.001, weight
+decay 5e-4, batch 64 (the defaults here); DARTS's and ENAS's own settings on this space
+are theirs (``space_defaults`` in ``enas_tf.strategies.darts`` / ``.enas``). Final
+training is the benchmark's 200-epoch recipe.
 """
 
 from __future__ import annotations
 
-from enas_tf.components import SpaceComponents, refuse_weight_sharing_choice
+from enas_tf.components.base import SpaceComponents, register_space
 from enas_tf.search_spaces.nb201 import RESNET_CELL
 
 SEARCH_DEFAULTS = dict(
@@ -22,13 +20,6 @@ SEARCH_DEFAULTS = dict(
     num_valid=25000, keep_prob=1.0, aux_weight=0.0, l2_reg=0.0, weight_decay=5e-4,
     lr_max=0.025, lr_min=0.001, lr_t0=250, lr_t_mul=1, momentum=0.9, nesterov=True,
     grad_bound=5.0, grad_clip="global")
-STRATEGY_DEFAULTS = {
-    "darts": dict(num_epochs=50, lr_t0=50),
-    "enas": dict(num_epochs=310, lr_max=0.05, lr_min=0.0005, lr_t0=10, lr_t_mul=2,
-                 weight_decay=2.5e-4, batch_size=128, lstm_size=32, temperature=5.0,
-                 tanh_constant=2.5, controller_lr=0.001, entropy_weight=1e-4,
-                 baseline_decay=0.99, controller_train_steps=50, controller_num_aggregate=20),
-}
 FINAL_DEFAULTS = dict(
     num_layers=5, filters=16, batch_size=256, num_epochs=200, aux_weight=0.0, keep_prob=1.0,
     drop_path_keep_prob=1.0, cutout=0, l2_reg=0.0, weight_decay=5e-4, lr_max=0.1, lr_min=0.0,
@@ -61,15 +52,11 @@ def make_final_model(space, arc, config, num_classes: int):
                               num_classes=num_classes)
 
 
-def check_config(config) -> None:
-    refuse_weight_sharing_choice(config)
-
-
-COMPONENTS = SpaceComponents(
+COMPONENTS = register_space(SpaceComponents(
+    summary="the NAS-Bench-201 cell",
     name="nb201", make_space=make_space, make_supernet=make_supernet,
     controller_class=controller_class, tanh_constant=2.5, controller_kwargs=lambda config: {},
     make_final_model=make_final_model, make_fixed_model=make_final_model,
     published_arc=RESNET_CELL,
-    defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS,
-              **{f"search/{name}": values for name, values in STRATEGY_DEFAULTS.items()}},
-    check_config=check_config, strategies=("gdas", "darts", "enas", "random"))
+    defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS},
+    supernet_inputs=("arc", "mixing", "sampled")))

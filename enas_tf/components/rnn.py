@@ -17,7 +17,10 @@ improving for 10 epochs.
 
 from __future__ import annotations
 
-from enas_tf.components import SpaceComponents, refuse_weight_sharing_choice
+import dataclasses
+
+from enas_tf.components.base import SpaceComponents, register_space
+from enas_tf.options import Settings, option
 from enas_tf.search_spaces.rnn import ENAS_LM_CELL
 
 _SGD = dict(lr_max=20.0, lr_min=20.0, lr_t0=1, lr_t_mul=1, momentum=0.0, nesterov=False,
@@ -35,6 +38,37 @@ FINAL_DEFAULTS = dict(
     grad_bound=0.25, drop_word=0.125, drop_embedding=0.175, drop_cell_input=0.725,
     drop_hidden=0.225, drop_output=0.75, activation_reg=0.7, slowness_reg=0.0,
     init_range=0.05, cutout=0, drop_path_keep_prob=1.0, output_dir="runs/enas_rnn_final")
+
+
+@dataclasses.dataclass
+class RecurrentSettings(Settings):
+    """The language model's size, BPTT and regularisation (rates are drop rates, as
+    enas_lm's)."""
+
+    hidden_size: int = option(200, "Recurrent space: hidden (= embedding) size of the "
+                              "language model.", minimum=1)
+    bptt: int = option(35, "Recurrent space: truncated-BPTT segment length.", minimum=1)
+    random_bptt: bool = option(
+        True, "Recurrent space: training segments of random length around bptt (enas_lm); "
+        "the learning rate scales with each segment's length.")
+    drop_word: float = option(0.1, "Recurrent space: drop rate of whole embedding rows "
+                              "(words).", within="[0, 1)")
+    drop_embedding: float = option(0.2, "Recurrent space: variational drop rate of the "
+                                   "embedded inputs.", within="[0, 1)")
+    drop_cell_input: float = option(0.75, "Recurrent space: variational drop rate of x_t "
+                                    "inside the cell.", within="[0, 1)")
+    drop_hidden: float = option(0.25, "Recurrent space: variational drop rate of h_{t-1} and "
+                                "every node's input inside the cell.", within="[0, 1)")
+    drop_output: float = option(0.75, "Recurrent space: variational drop rate of the cell "
+                                "outputs before the tied softmax.", within="[0, 1)")
+    activation_reg: float = option(0.0, "Recurrent space: weight of mean(h_t^2) in the loss.",
+                                   minimum=0)
+    slowness_reg: float = option(1.0, "Recurrent space: weight of mean((h_t - h_{t-1})^2) in "
+                                 "the loss.", minimum=0)
+    init_range: float = option(0.04, "Recurrent space: weights start uniform in "
+                               "[-init_range, init_range].", minimum=0)
+
+    MODES = ("search", "final")
 
 
 def make_space(config):
@@ -73,15 +107,14 @@ def check_config(config) -> None:
     if config.num_devices != 1 or config.devices or config.multi_worker:
         raise ValueError("the rnn space runs on one device for now (the BPTT state is "
                          "carried per stream); drop num_devices/devices/multi_worker.")
-    refuse_weight_sharing_choice(config)
 
 
-COMPONENTS = SpaceComponents(
+COMPONENTS = register_space(SpaceComponents(
+    summary="the ENAS recurrent cell, language modelling",
     name="rnn", make_space=make_space, make_supernet=make_supernet,
     controller_class=controller_class, tanh_constant=2.25, controller_kwargs=lambda config: {},
     make_final_model=make_final_model, make_fixed_model=make_final_model,
     published_arc=ENAS_LM_CELL, published_needs={"num_nodes": 8},
     defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS, "draw": {"num_nodes": 8}},
-    check_config=check_config, strategies=("enas", "random"),
-    reinforce_kwargs={"adam_beta1": 0.9, "adam_epsilon": 1e-8},
-    datasets=("ptb", "python_docs"))
+    check_config=check_config, settings=RecurrentSettings,
+    reinforce_kwargs={"adam_beta1": 0.9, "adam_epsilon": 1e-8}, data_kind="text"))

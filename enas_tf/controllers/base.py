@@ -38,9 +38,26 @@ class Controller(tf.Module, abc.ABC):
     # Names of the extra scalars in ``PolicyRun.stats`` (logged by the search).
     stat_names: tuple[str, ...] = ()
 
-    def __init__(self, search_space: SearchSpace, name: str | None = None):
+    def __init__(self, search_space: SearchSpace, name: str | None = None, *,
+                 lstm_size: int | None = None, tanh_constant: float | None = None,
+                 temperature: float | None = None, seed: int = 0, init_range: float = 0.1):
+        """With ``lstm_size``: the set-up every ENAS LSTM controller shares, the official
+        uniform initialiser in ``[-init_range, init_range]`` (``weight``), the LSTM kernel,
+        the start embedding ``g_emb`` and the sampling generator ``rng``."""
         super().__init__(name=name)
         self.search_space = search_space
+        if lstm_size is None:
+            return
+        self.lstm_size, self.tanh_constant, self.temperature = lstm_size, tanh_constant, temperature
+        self._init = tf.random_uniform_initializer(-init_range, init_range, seed=seed)
+        with self.name_scope:
+            self.lstm_kernel = self.weight([2 * lstm_size, 4 * lstm_size], "lstm_kernel")
+            self.g_emb = self.weight([1, lstm_size], "g_emb")
+            self.rng = tf.random.Generator.from_seed(seed)
+
+    def weight(self, shape, name: str) -> tf.Variable:
+        """A new variable from the controller's initialiser (call in ``name_scope``)."""
+        return tf.Variable(self._init(shape), name=name)
 
     def sample(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """Returns ``(arc int32[num_decisions], log_prob, entropy)`` of a fresh sample."""

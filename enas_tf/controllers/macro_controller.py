@@ -45,26 +45,19 @@ class MacroController(Controller):
                  tanh_constant: float | None = 1.5, temperature: float | None = None,
                  skip_target: float = 0.4, skip_weight: float = 0.8, seed: int = 0,
                  name: str = "macro_controller"):
-        super().__init__(search_space, name=name)
         if not 0.0 < skip_target < 1.0:
             raise ValueError(f"skip_target must be in (0, 1), got {skip_target}.")
-        self.lstm_size, self.tanh_constant, self.temperature = lstm_size, tanh_constant, temperature
+        super().__init__(search_space, name=name, lstm_size=lstm_size,
+                         tanh_constant=tanh_constant, temperature=temperature, seed=seed)
         self.skip_target, self.skip_weight = skip_target, skip_weight
-        init = tf.random_uniform_initializer(-0.1, 0.1, seed=seed)
-
-        def weight(shape, name):
-            return tf.Variable(init(shape), name=name)
-
+        weight = self.weight
         branches = search_space.num_branches
         with self.name_scope:
-            self.lstm_kernel = weight([2 * lstm_size, 4 * lstm_size], "lstm_kernel")
-            self.g_emb = weight([1, lstm_size], "g_emb")
             self.w_emb = weight([branches, lstm_size], "w_emb")
             self.w_soft = weight([lstm_size, branches], "w_soft")
             self.w_attn_1 = weight([lstm_size, lstm_size], "w_attn_1")
             self.w_attn_2 = weight([lstm_size, lstm_size], "w_attn_2")
             self.v_attn = weight([lstm_size, 1], "v_attn")
-            self.rng = tf.random.Generator.from_seed(seed)
         self._skip_targets = tf.constant([1.0 - skip_target, skip_target])
 
     def _run(self, forced_arc, return_probs=False, greedy=False):

@@ -34,28 +34,21 @@ class MicroController(Controller):
     def __init__(self, search_space: MicroSearchSpace, lstm_size: int = 64,
                  tanh_constant: float | None = 1.1, op_tanh_reduce: float = 2.5,
                  temperature: float | None = None, seed: int = 0, name: str = "micro_controller"):
-        super().__init__(search_space, name=name)
         num_ops = len(search_space.ops)
         if num_ops != len(OP_BIAS_INIT):
             raise ValueError("the official op bias assumes the 5 ENAS micro ops; "
                              f"this space has {num_ops}.")
-        self.lstm_size, self.tanh_constant = lstm_size, tanh_constant
-        self.op_tanh_reduce, self.temperature = op_tanh_reduce, temperature
-        init = tf.random_uniform_initializer(-0.1, 0.1, seed=seed)
-
-        def weight(shape, name):
-            return tf.Variable(init(shape), name=name)
-
+        super().__init__(search_space, name=name, lstm_size=lstm_size,
+                         tanh_constant=tanh_constant, temperature=temperature, seed=seed)
+        self.op_tanh_reduce = op_tanh_reduce
+        weight = self.weight
         with self.name_scope:
-            self.lstm_kernel = weight([2 * lstm_size, 4 * lstm_size], "lstm_kernel")
-            self.g_emb = weight([1, lstm_size], "g_emb")
             self.w_emb = weight([num_ops, lstm_size], "w_emb")
             self.w_soft = weight([lstm_size, num_ops], "w_soft")
             self.b_soft = tf.Variable(tf.constant([OP_BIAS_INIT]), name="b_soft")
             self.w_attn_1 = weight([lstm_size, lstm_size], "w_attn_1")
             self.w_attn_2 = weight([lstm_size, lstm_size], "w_attn_2")
             self.v_attn = weight([lstm_size, 1], "v_attn")
-            self.rng = tf.random.Generator.from_seed(seed)
         self._normal_op_bias = tf.constant([NORMAL_CELL_OP_BIAS])
 
     # --- internals -------------------------------------------------------------------

@@ -41,22 +41,16 @@ class RecurrentCellController(Controller):
                  tanh_constant: float | None = 2.25, temperature: float | None = 5.0,
                  distance_penalty: float = 6.0, init_range: float = 0.01, seed: int = 0,
                  name: str = "rnn_controller"):
-        super().__init__(search_space, name=name)
-        self.lstm_size, self.tanh_constant, self.temperature = lstm_size, tanh_constant, temperature
+        super().__init__(search_space, name=name, lstm_size=lstm_size,
+                         tanh_constant=tanh_constant, temperature=temperature, seed=seed,
+                         init_range=init_range)
         self.distance_penalty = distance_penalty
-        init = tf.random_uniform_initializer(-init_range, init_range, seed=seed)
-
-        def weight(shape, name):
-            return tf.Variable(init(shape), name=name)
-
+        weight = self.weight
         with self.name_scope:
-            self.lstm_kernel = weight([2 * lstm_size, 4 * lstm_size], "lstm_kernel")
-            self.g_emb = weight([1, lstm_size], "g_emb")
             self.w_emb = weight([len(search_space.functions), lstm_size], "w_emb")
             self.w_attn_1 = weight([lstm_size, lstm_size], "w_attn_1")
             self.w_attn_2 = weight([lstm_size, lstm_size], "w_attn_2")
             self.v_attn = weight([lstm_size, 1], "v_attn")
-            self.rng = tf.random.Generator.from_seed(seed)
 
     def _run(self, forced_arc, return_probs=False, greedy=False):
         c = h = tf.zeros([1, self.lstm_size])

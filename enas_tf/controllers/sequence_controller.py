@@ -28,20 +28,15 @@ class SequenceController(Controller):
     def __init__(self, search_space: SearchSpace, lstm_size: int = 64,
                  tanh_constant: float | None = 1.1, temperature: float | None = None,
                  seed: int = 0, name: str = "sequence_controller"):
-        super().__init__(search_space, name=name)
-        self.lstm_size, self.tanh_constant, self.temperature = lstm_size, tanh_constant, temperature
-        init = tf.random_uniform_initializer(-0.1, 0.1, seed=seed)
+        super().__init__(search_space, name=name, lstm_size=lstm_size,
+                         tanh_constant=tanh_constant, temperature=temperature, seed=seed)
         with self.name_scope:
-            self.lstm_kernel = tf.Variable(init([2 * lstm_size, 4 * lstm_size]),
-                                           name="lstm_kernel")
-            self.g_emb = tf.Variable(init([1, lstm_size]), name="g_emb")
             self.w_soft, self.b_soft, self.w_emb = [], [], []
             for i, decision in enumerate(search_space.decisions):
                 n = decision.num_choices
-                self.w_soft.append(tf.Variable(init([lstm_size, n]), name=f"w_soft_{i}"))
+                self.w_soft.append(self.weight([lstm_size, n], f"w_soft_{i}"))
                 self.b_soft.append(tf.Variable(tf.zeros([1, n]), name=f"b_soft_{i}"))
-                self.w_emb.append(tf.Variable(init([n, lstm_size]), name=f"w_emb_{i}"))
-            self.rng = tf.random.Generator.from_seed(seed)
+                self.w_emb.append(self.weight([n, lstm_size], f"w_emb_{i}"))
 
     def _run(self, forced_arc, return_probs=False, greedy=False):
         c = h = tf.zeros([1, self.lstm_size])

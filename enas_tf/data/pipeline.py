@@ -96,8 +96,8 @@ class ImageSplits:
 
     @property
     def metric(self):
-        """What architectures are measured by on these data (``enas_tf.training.metrics``)."""
-        from enas_tf.training.metrics import ACCURACY
+        """What architectures are measured by on these data (``enas_tf.data.metrics``)."""
+        from enas_tf.data.metrics import ACCURACY
 
         return ACCURACY
 

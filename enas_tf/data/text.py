@@ -91,7 +91,7 @@ class TextSplits:
 
     @property
     def metric(self):
-        from enas_tf.training.metrics import PERPLEXITY
+        from enas_tf.data.metrics import PERPLEXITY
 
         return PERPLEXITY
 

@@ -22,8 +22,7 @@ from enas_tf.layers.darts_ops import (DartsConv, DartsDropPath, DartsFactorizedR
                                       make_primitive, pad, torch_init)
 from enas_tf.layers.gdas_reduction import GdasReductionCell
 from enas_tf.layers.ops import PACKAGE, batch_norm
-from enas_tf.search_spaces.darts import NUM_NODES, DartsSearchSpace
-from enas_tf.supernet.darts import reduction_cells
+from enas_tf.search_spaces.darts import NUM_NODES, DartsSearchSpace, reduction_cells
 
 
 @keras.saving.register_keras_serializable(PACKAGE)

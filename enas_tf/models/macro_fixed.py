@@ -17,6 +17,7 @@ import tensorflow as tf
 from enas_tf.layers.macro_ops import MacroBranch
 from enas_tf.layers.ops import PACKAGE, ReLUConvBN, batch_norm
 from enas_tf.models.macro_skeleton import MacroSkeleton
+from enas_tf.models.progress import NothingRamps
 from enas_tf.search_spaces.macro import MacroSearchSpace
 
 
@@ -107,7 +108,7 @@ class FixedMacroNetwork(_FixedMacroBase):
 
 
 @keras.saving.register_keras_serializable(PACKAGE)
-class FinalMacroNetwork(_FixedMacroBase):
+class FinalMacroNetwork(NothingRamps, _FixedMacroBase):
     """The official final macro network of ``arc``, trained from scratch.
 
     Args:
@@ -133,11 +134,6 @@ class FinalMacroNetwork(_FixedMacroBase):
         super().__init__(MacroSearchSpace(num_layers, num_branches), arc, filters, num_classes,
                          keep_prob, sep_as_conv=sep_as_conv, **kwargs)
 
-    def set_training_progress(self, progress: float, epoch_progress: float | None = None) -> None:
-        """Nothing follows training progress here (no drop-path in the macro network)."""
-
-    def progress_stats(self) -> dict[str, float]:
-        return {}
 
     def get_config(self):
         return {"name": self.name, "arc": list(self.arc), "num_layers": self.num_layers,

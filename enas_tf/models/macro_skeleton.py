@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from enas_tf.layers.ops import FactorizedReduction, batch_norm, conv
+from enas_tf.models.settings import check_network_args
 from enas_tf.search_spaces.macro import MacroSearchSpace, pool_layer_ids
 
 
@@ -33,10 +34,7 @@ class MacroSkeleton(keras.Model, abc.ABC):
     def __init__(self, search_space: MacroSearchSpace, filters: int, num_classes: int,
                  keep_prob: float = 0.9, double_channels: bool = False, **kwargs):
         super().__init__(**kwargs)
-        if filters < 2 or filters % 2:
-            raise ValueError(f"filters must be an even number >= 2, got {filters}.")
-        if not 0.0 < keep_prob <= 1.0:
-            raise ValueError(f"keep_prob must be in (0, 1], got {keep_prob}.")
+        check_network_args(filters, keep_prob)
         self.search_space, self.filters, self.num_classes = search_space, filters, num_classes
         self.keep_prob, self.double_channels = keep_prob, double_channels
         self.pool_ids = pool_layer_ids(search_space.num_layers)

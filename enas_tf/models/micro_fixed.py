@@ -13,9 +13,8 @@ import keras
 
 from enas_tf.layers.cell_io import CellInputCalibration, CellOutput
 from enas_tf.layers.ops import PACKAGE, SepConv, pool
-from enas_tf.models.micro_skeleton import MicroSkeleton
+from enas_tf.models.micro_skeleton import MicroSkeleton, check_weight_sharing
 from enas_tf.search_spaces.micro import MicroSearchSpace, unused_nodes
-from enas_tf.supernet.micro import check_weight_sharing
 
 
 @keras.saving.register_keras_serializable(PACKAGE)

@@ -15,6 +15,18 @@ import keras
 import tensorflow as tf
 
 from enas_tf.layers.ops import AuxHead, FactorizedReduction, batch_norm, conv
+from enas_tf.models.settings import check_network_args
+
+# Weight layouts: the official one, or one weight set per op shared by every source node
+# and one cell-output kernel for every node (``--weight_sharing``).
+WEIGHT_SHARING = ("official", "compact")
+
+
+def check_weight_sharing(weight_sharing: str) -> str:
+    if weight_sharing not in WEIGHT_SHARING:
+        raise ValueError(f"weight_sharing must be one of {', '.join(WEIGHT_SHARING)}, "
+                         f"got {weight_sharing!r}.")
+    return weight_sharing
 
 
 def reduction_layer_ids(num_layers: int) -> tuple[int, int]:
@@ -44,10 +56,7 @@ class MicroSkeleton(keras.Model, abc.ABC):
                  use_aux_head: bool = True, always_batch_stats: bool = False,
                  search_reductions: bool = True, **kwargs):
         super().__init__(**kwargs)
-        if filters < 2 or filters % 2:
-            raise ValueError(f"filters must be an even number >= 2, got {filters}.")
-        if not 0.0 < keep_prob <= 1.0:
-            raise ValueError(f"keep_prob must be in (0, 1], got {keep_prob}.")
+        check_network_args(filters, keep_prob)
         self.num_layers, self.filters, self.num_classes = num_layers, filters, num_classes
         self.keep_prob, self.use_aux_head = keep_prob, use_aux_head
         self.always_batch_stats = always_batch_stats

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from enas_tf.layers.darts_ops import DartsConv, pad, torch_init, torch_pool
 from enas_tf.layers.ops import PACKAGE, batch_norm
+from enas_tf.models.progress import NothingRamps
 from enas_tf.search_spaces.nb201 import EDGES, NUM_NODES, OPS, NasBench201SearchSpace
 
 
@@ -123,7 +124,7 @@ class NasBench201Skeleton(keras.Model):
 
 
 @keras.saving.register_keras_serializable(PACKAGE)
-class NasBench201Network(NasBench201Skeleton):
+class NasBench201Network(NothingRamps, NasBench201Skeleton):
     """The benchmark's network of one cell, trained from scratch.
 
     Args:
@@ -156,11 +157,6 @@ class NasBench201Network(NasBench201Skeleton):
         logits = self.run(images, training, lambda cell, x: cell(x, training=training))
         return (logits, None) if return_aux else logits
 
-    def set_training_progress(self, progress: float, epoch_progress: float | None = None) -> None:
-        """Nothing ramps during training (no drop-path in the benchmark's recipe)."""
-
-    def progress_stats(self) -> dict[str, float]:
-        return {}
 
     def get_config(self):
         return {"name": self.name, "arc": list(self.arc), "filters": self.filters,

@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from enas_tf.layers.rnn_cell import EnasRnnCell
+from enas_tf.models.progress import NothingRamps
 
 
 class TiedLanguageModel(keras.Model):
@@ -74,7 +75,7 @@ class TiedLanguageModel(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="enas_tf")
-class RecurrentLanguageModel(TiedLanguageModel):
+class RecurrentLanguageModel(NothingRamps, TiedLanguageModel):
     """A language model of one ENAS recurrent cell (enas_lm's fixed model).
 
     Args:
@@ -121,12 +122,6 @@ class RecurrentLanguageModel(TiedLanguageModel):
         h, nodes = self.hidden_size, len(self.arc) // 2
         return 2 * h * (2 * h) + nodes * h * 2 * h + h * self.vocab_size
 
-    # The final-training contract of every space's model.
-    def set_training_progress(self, progress: float, epoch_progress: float = 0.0) -> None:
-        """Nothing ramps during training in this model."""
-
-    def progress_stats(self) -> dict[str, float]:
-        return {}
 
     def get_config(self):
         return {**super().get_config(), "arc": list(self.arc),

@@ -67,6 +67,11 @@ PUBLISHED_DARTS_ARC = "DARTS_V2"  # the paper's cell (``DARTS = DARTS_V2``)
 PUBLISHED_FRC_ARC = "GDAS_F1"
 
 
+def reduction_cells(num_cells: int) -> tuple[int, int]:
+    """Positions of the two reduction cells (DARTS: ``layers // 3``, ``2 * layers // 3``)."""
+    return num_cells // 3, 2 * num_cells // 3
+
+
 def edge_index(node: int, source: int) -> int:
     """Row of the architecture weights for the edge ``source -> node`` (node 2..5)."""
     return sum(2 + i for i in range(node - 2)) + source
@@ -102,9 +107,11 @@ class DartsSearchSpace(MicroSearchSpace):
 
     def weight_labels(self) -> tuple[list[str], tuple[str, ...]]:
         """Row (edge) and column (primitive) names of an architecture-weight tensor."""
-        from enas_tf.search_spaces.darts_pictures import edge_labels
-
-        return edge_labels(), PRIMITIVES
+        labels = [""] * NUM_EDGES
+        for node in range(2, NUM_NODES + 2):
+            for source in range(node):
+                labels[edge_index(node, source)] = f"{node} <- {source}"
+        return labels, PRIMITIVES
 
     def cell_outputs(self, cell_arc: Sequence[int]) -> list[int]:
         """A DARTS cell concatenates all its intermediate nodes."""

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
-from enas_tf.search_spaces.darts import NUM_NODES, PRIMITIVES, edge_index
 from enas_tf.search_spaces.pictures import new_figure
 
 if TYPE_CHECKING:
@@ -20,21 +19,12 @@ def softmax_rows(logits) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def edge_labels() -> list[str]:
-    labels = [""] * edge_index(NUM_NODES + 2, 0)
-    for node in range(2, NUM_NODES + 2):
-        for source in range(node):
-            labels[edge_index(node, source)] = f"{node} <- {source}"
-    return labels
-
-
-def draw_alphas(alphas: Mapping[str, np.ndarray], title: str = "",
-                edges: Sequence[str] | None = None,
-                ops: Sequence[str] = PRIMITIVES) -> "Figure":
-    """``alphas``: ``{cell type: [edges, ops] logits}`` (default: DARTS's 14 edges and 8
-    primitives); shows their row-wise softmax, the strongest op of each edge written on
-    it. ``edges``, ``ops``: the row and column labels (a space's ``weight_labels()``)."""
-    edges = edge_labels() if edges is None else list(edges)
+def draw_alphas(alphas: Mapping[str, np.ndarray], title: str, edges: Sequence[str],
+                ops: Sequence[str]) -> "Figure":
+    """``alphas``: ``{cell type: [edges, ops] logits}``; shows their row-wise softmax, the
+    strongest op of each edge written on it. ``edges``, ``ops``: the row and column
+    labels (the space's ``weight_labels()``)."""
+    edges = list(edges)
     figure = new_figure(4.5 * len(alphas) + 1.0, 1.5 + 0.25 * len(edges))
     axes = figure.subplots(1, len(alphas), squeeze=False)[0]
     image = None

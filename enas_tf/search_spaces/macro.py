@@ -168,6 +168,14 @@ class MacroSearchSpace(SearchSpace):
         return "\n".join(" ".join(str(v) for v in arc[layer_start(i):layer_start(i + 1)])
                          for i in range(self.num_layers))
 
+    def layer_start(self, layer: int) -> int:
+        """Index of layer ``layer``'s first decision (its op) in an architecture."""
+        return layer_start(layer)
+
+    def pool_layers(self) -> tuple[int, ...]:
+        """The layers after which the network halves its resolution."""
+        return pool_layer_ids(self.num_layers)
+
     def draw(self, arc: Sequence[int], title: str = ""):
         """The network as a chain of op boxes with its skip connections as arcs."""
         from enas_tf.search_spaces.macro_pictures import draw_macro

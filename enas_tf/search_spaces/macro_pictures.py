@@ -12,13 +12,10 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from enas_tf.search_spaces.macro import layer_start, pool_layer_ids
 from enas_tf.search_spaces.pictures import new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from enas_tf.search_spaces.macro import MacroSearchSpace
 
 SHORT_OP_NAMES = {"conv_3x3": "conv\n3x3", "sep_conv_3x3": "sep\n3x3", "conv_5x5": "conv\n5x5",
                   "sep_conv_5x5": "sep\n5x5", "avg_pool_3x3": "avg\n3x3",
@@ -27,7 +24,7 @@ OP_COLORS = ("tab:blue", "tab:cyan", "tab:purple", "tab:pink", "tab:green", "tab
 ARC_HEIGHT = 0.12  # height of a skip arc per layer it spans
 
 
-def draw_macro(space: "MacroSearchSpace", arc: Sequence[int], title: str = "") -> "Figure":
+def draw_macro(space, arc: Sequence[int], title: str = "") -> "Figure":
     """The network of ``arc``: box ``k`` is layer ``k - 1`` (box 0 the stem); a skip bit
     ``j`` of layer ``i`` is an arc from box ``j`` to box ``i + 1``."""
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -54,7 +51,7 @@ def draw_macro(space: "MacroSearchSpace", arc: Sequence[int], title: str = "") -
             ax.text(k, -0.5, str(k - 1), ha="center", va="top", fontsize=6, color="gray")
             ax.annotate("", xy=(k - 0.33, 0), xytext=(k - 0.67, 0),
                         arrowprops=dict(arrowstyle="->", lw=0.8))
-    for layer in pool_layer_ids(space.num_layers):
+    for layer in space.pool_layers():
         x = layer + 1.5
         ax.axvline(x, color="gray", linestyle="--", lw=0.8)
         ax.text(x, -0.85, "resolution / 2", ha="center", fontsize=6, color="gray")
@@ -71,7 +68,7 @@ def draw_macro(space: "MacroSearchSpace", arc: Sequence[int], title: str = "") -
     return figure
 
 
-def draw_macro_probabilities(space: "MacroSearchSpace", probabilities: Sequence[np.ndarray],
+def draw_macro_probabilities(space, probabilities: Sequence[np.ndarray],
                              title: str = "") -> "Figure":
     """Heat-maps of the op probabilities (layer x op) and of each skip's probability
     (layer x earlier layer) from per-decision probability vectors in the flat order."""
@@ -79,7 +76,7 @@ def draw_macro_probabilities(space: "MacroSearchSpace", probabilities: Sequence[
     ops = np.full((num_layers, space.num_branches), np.nan)
     skips = np.full((num_layers, max(1, num_layers - 1)), np.nan)
     for layer in range(num_layers):
-        start = layer_start(layer)
+        start = space.layer_start(layer)
         ops[layer] = probabilities[start]
         for j in range(layer):
             skips[layer, j] = probabilities[start + 1 + j][1]

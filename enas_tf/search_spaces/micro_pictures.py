@@ -10,23 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from enas_tf.search_spaces.pictures import new_figure
+from enas_tf.search_spaces.pictures import (NODE_COLORS, OP_COLORS, SHORT_OP_NAMES, line,
+                                            new_figure)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from enas_tf.search_spaces.micro import MicroSearchSpace
-
-SHORT_OP_NAMES = {"sep_conv_3x3": "sep 3x3", "sep_conv_5x5": "sep 5x5",
-                  "avg_pool_3x3": "avg 3x3", "max_pool_3x3": "max 3x3", "identity": "id",
-                  "skip_connect": "skip", "dil_conv_3x3": "dil 3x3", "dil_conv_5x5": "dil 5x5",
-                  "nor_conv_1x1": "conv 1x1", "nor_conv_3x3": "conv 3x3"}
-OP_COLORS = {"sep_conv_3x3": "tab:blue", "sep_conv_5x5": "tab:purple",
-             "avg_pool_3x3": "tab:green", "max_pool_3x3": "tab:orange", "identity": "tab:gray",
-             "skip_connect": "tab:gray", "dil_conv_3x3": "tab:red", "dil_conv_5x5": "tab:brown",
-             "nor_conv_1x1": "tab:cyan", "nor_conv_3x3": "tab:blue"}
-NODE_COLORS = {"input": "#cfe2f3", "node": "#fff2cc", "output": "#d9ead3"}
 
 
 def node_depths(cell_arc: Sequence[int], num_nodes: int) -> list[int]:
@@ -71,16 +61,7 @@ def _extent(positions) -> tuple[float, float]:
     return max(xs) - min(xs) + 2 * MARGIN, max(ys) - min(ys) + 2 * MARGIN
 
 
-def _line(ax: "Axes", start, end, color, rad=0.0, dashed=False, arrow=True, shrink=(14, 14)):
-    from matplotlib.patches import FancyArrowPatch
-
-    ax.add_patch(FancyArrowPatch(
-        start, end, arrowstyle="-|>" if arrow else "-", mutation_scale=9, color=color,
-        lw=1.1, linestyle="--" if dashed else "-", shrinkA=shrink[0], shrinkB=shrink[1],
-        connectionstyle=f"arc3,rad={rad}"))
-
-
-def draw_cell(ax: "Axes", space: "MicroSearchSpace", cell_arc: Sequence[int], title: str):
+def draw_cell(ax: "Axes", space, cell_arc: Sequence[int], title: str):
     """Draws one cell (``4 * num_nodes`` integers) into ``ax``: each slot's op is a
     coloured box just before its node, fed by a line from the slot's input node."""
     num_nodes = space.num_nodes
@@ -95,13 +76,13 @@ def draw_cell(ax: "Axes", space: "MicroSearchSpace", cell_arc: Sequence[int], ti
             span = round((x - positions[source][0]) / COLUMN_WIDTH)
             # Lines that skip a column bend around the nodes in between.
             bend = 0.0 if span <= 1 else (0.15 if s == 0 else -0.15)
-            _line(ax, positions[source], box, color, bend, arrow=False, shrink=(14, 22))
-            _line(ax, box, (x, y), color, shrink=(20, 9))
+            line(ax, positions[source], box, color, bend, arrow=False, shrink=(14, 22))
+            line(ax, box, (x, y), color, shrink=(20, 9))
             ax.text(*box, SHORT_OP_NAMES.get(space.ops[op], space.ops[op]), fontsize=6.5,
                     ha="center", va="center", color="white",
                     bbox={"boxstyle": "round,pad=0.2", "fc": color, "ec": "none"})
     for node in space.cell_outputs(cell_arc):
-        _line(ax, positions[node], positions[output], "#999999", dashed=True)
+        line(ax, positions[node], positions[output], "#999999", dashed=True)
     labels = {0: "c[k-2]", 1: "c[k-1]", output: "concat"}
     for node, (x, y) in positions.items():
         kind = "input" if node < 2 else "output" if node == output else "node"
@@ -117,7 +98,7 @@ def draw_cell(ax: "Axes", space: "MicroSearchSpace", cell_arc: Sequence[int], ti
     ax.axis("off")
 
 
-def draw_micro(space: "MicroSearchSpace", arc: Sequence[int], title: str = "") -> "Figure":
+def draw_micro(space, arc: Sequence[int], title: str = "") -> "Figure":
     """The cells of a cell architecture (micro, DARTS: normal and reduce) side by side."""
     cells = space.split(arc)
     extents = [_extent(cell_layout(cell, space.num_nodes)) for cell in cells]

@@ -44,6 +44,8 @@ class NasBench201SearchSpace(SearchSpace):
     """
 
     name = "nb201"
+    edges = EDGES  # (node, source) of each decision, in the benchmark string's order
+    num_nodes = NUM_NODES
 
     def __init__(self):
         self._decisions = tuple(Decision(f"node{node}/from{source}", len(OPS), OPS)

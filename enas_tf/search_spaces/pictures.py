@@ -15,9 +15,30 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from enas_tf.search_spaces.base import Decision, SearchSpace
+# The drawing style every space's pictures share: short op names, op and node colours.
+# (Functions here take the space object they draw; nothing imports a space module.)
+SHORT_OP_NAMES = {"sep_conv_3x3": "sep 3x3", "sep_conv_5x5": "sep 5x5",
+                  "avg_pool_3x3": "avg 3x3", "max_pool_3x3": "max 3x3", "identity": "id",
+                  "skip_connect": "skip", "dil_conv_3x3": "dil 3x3", "dil_conv_5x5": "dil 5x5",
+                  "nor_conv_1x1": "conv 1x1", "nor_conv_3x3": "conv 3x3"}
+OP_COLORS = {"sep_conv_3x3": "tab:blue", "sep_conv_5x5": "tab:purple",
+             "avg_pool_3x3": "tab:green", "max_pool_3x3": "tab:orange", "identity": "tab:gray",
+             "skip_connect": "tab:gray", "dil_conv_3x3": "tab:red", "dil_conv_5x5": "tab:brown",
+             "nor_conv_1x1": "tab:cyan", "nor_conv_3x3": "tab:blue"}
+NODE_COLORS = {"input": "#cfe2f3", "node": "#fff2cc", "output": "#d9ead3"}
+
+
+def line(ax: "Axes", start, end, color, rad=0.0, dashed=False, arrow=True, shrink=(14, 14)):
+    """An edge of a cell picture: a (curved, dashed) arrow between two node centres."""
+    from matplotlib.patches import FancyArrowPatch
+
+    ax.add_patch(FancyArrowPatch(
+        start, end, arrowstyle="-|>" if arrow else "-", mutation_scale=9, color=color,
+        lw=1.1, linestyle="--" if dashed else "-", shrinkA=shrink[0], shrinkB=shrink[1],
+        connectionstyle=f"arc3,rad={rad}"))
 
 
 def new_figure(width: float, height: float) -> "Figure":
@@ -46,7 +67,7 @@ def summary_image(figure: "Figure"):
     return tf.image.decode_png(to_png(figure), channels=4)[None]
 
 
-def decision_groups(decisions: Sequence["Decision"]) -> list[tuple[str, list[int]]]:
+def decision_groups(decisions: Sequence) -> list[tuple[str, list[int]]]:
     """Decisions grouped for heat-maps: same first name part and the same kind of
     choices (labelled ops, or indices), in order of first appearance."""
     groups: dict[tuple, list[int]] = {}
@@ -63,7 +84,7 @@ def decision_groups(decisions: Sequence["Decision"]) -> list[tuple[str, list[int
     return titled
 
 
-def draw_probabilities(space: "SearchSpace", probabilities: Sequence[np.ndarray],
+def draw_probabilities(space, probabilities: Sequence[np.ndarray],
                        title: str = "") -> "Figure":
     """Heat-maps of each decision's choice probabilities (rows: decisions, columns:
     choices; impossible choices blank; the likeliest choice's probability written on
@@ -102,7 +123,7 @@ def draw_probabilities(space: "SearchSpace", probabilities: Sequence[np.ndarray]
     return figure
 
 
-def draw_choices(space: "SearchSpace", arc: Sequence[int], title: str = "") -> "Figure":
+def draw_choices(space, arc: Sequence[int], title: str = "") -> "Figure":
     """Any architecture as a two-column table of decisions and chosen values."""
     arc = space.validate(arc)
     rows = [(d.name, d.labels[v] if d.labels else str(v)) for d, v in zip(space.decisions, arc)]

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from enas_tf.search_spaces.micro_pictures import NODE_COLORS, _line
-from enas_tf.search_spaces.pictures import new_figure
+from enas_tf.search_spaces.pictures import NODE_COLORS, line, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,14 +39,14 @@ def draw_cell(space, arc: Sequence[int], title: str = "") -> "Figure":
     inputs = {"x_t": (0.0, 0.45), "h_{t-1}": (0.0, -0.45)}
     output = (depth + 1.6, -height / 2)
     for name, point in inputs.items():
-        _line(ax, point, positions[0], "#444444")
+        line(ax, point, positions[0], "#444444")
         ax.text(*point, f"${name}$", ha="center", va="center", fontsize=8,
                 bbox=dict(boxstyle="round,pad=0.3", fc=NODE_COLORS["input"], ec="#444444"))
     for node, (prev, _) in enumerate(nodes, start=1):
         span = positions[node][0] - positions[prev][0]
         rad = 0.3 if span > 1.7 else 0.0
-        _line(ax, positions[prev], positions[node], "#444444", rad=rad)
-        _line(ax, positions[node], output, "#999999", dashed=True)
+        line(ax, positions[prev], positions[node], "#444444", rad=rad)
+        line(ax, positions[node], output, "#999999", dashed=True)
     labels = ["tanh"] + [function for _, function in nodes]
     for node, (x, y) in positions.items():
         ax.text(x, y, f"{node}\n{labels[node]}", ha="center", va="center", fontsize=7,

@@ -3,8 +3,9 @@
 ``Search`` (the loop) owns the supernet, its optimizer, the data, checkpoints and logs;
 a strategy owns its architecture state (the ENAS controller, DARTS's architecture
 weights) and decides what each shared-weight step trains and how the result is derived.
-A new strategy is a module here with a ``SearchStrategy`` subclass and one line in
-``STRATEGIES``.
+It sees the loop through a ``StrategyContext``. A new strategy is its own module with a
+``SearchStrategy`` subclass (its settings, the supernet input it gives) decorated with
+``register_strategy``; nothing here is edited for it.
 
 Example::
 
@@ -13,21 +14,28 @@ Example::
 
 from __future__ import annotations
 
-import importlib
-
-# Strategy name -> "module:class".
-STRATEGIES: dict[str, str] = {
-    "enas": "enas_tf.strategies.enas:ENASStrategy",
-    "darts": "enas_tf.strategies.darts:DARTSStrategy",
-    "gdas": "enas_tf.strategies.gdas:GDASStrategy",
-    "random": "enas_tf.strategies.random:RandomStrategy",
-}
-STRATEGY_NAMES = tuple(STRATEGIES)
+from enas_tf.strategies.base import (STRATEGIES, SearchStrategy, StrategyContext,
+                                     register_strategy)
+# Imported in the order ``--strategy`` lists them; each module registers its strategy.
+from enas_tf.strategies import enas  # noqa: F401,I001
+from enas_tf.strategies import darts  # noqa: F401
+from enas_tf.strategies import gdas  # noqa: F401
+from enas_tf.strategies import random  # noqa: F401
 
 
-def get_strategy(name: str):
-    """The strategy class called ``name``; ``ValueError`` naming the known ones."""
-    if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(STRATEGY_NAMES)}.")
-    module, attribute = STRATEGIES[name].split(":")
-    return getattr(importlib.import_module(module), attribute)
+def get_strategy(identifier: "str | type[SearchStrategy]") -> type[SearchStrategy]:
+    """The strategy class named ``identifier`` (or ``identifier`` itself); ``ValueError``
+    naming the known ones."""
+    return STRATEGIES.get(identifier)
+
+
+def strategy_names() -> tuple[str, ...]:
+    """The registered strategies' names."""
+    return STRATEGIES.names()
+
+
+# The built-in strategies (``strategy_names()`` also lists strategies registered later).
+STRATEGY_NAMES = strategy_names()
+
+__all__ = ["STRATEGIES", "STRATEGY_NAMES", "SearchStrategy", "StrategyContext",
+           "get_strategy", "register_strategy", "strategy_names"]

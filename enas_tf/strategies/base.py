@@ -1,11 +1,40 @@
-"""What the search loop needs from a strategy (``enas_tf.strategies``)."""
+"""What the search loop needs from a strategy, what a strategy sees of the loop
+(``StrategyContext``), and the registry of strategies (``enas_tf.strategies``)."""
 
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar, Sequence
+import dataclasses
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
+
+from enas_tf.registry import Registry
+
+
+@dataclasses.dataclass
+class StrategyContext:
+    """What a strategy may use of the search it runs in: the narrow side of the loop.
+
+    Attributes:
+      config: the run's settings.
+      search_space: the space searched; ``components`` its parts (controller factory).
+      supernet: the shared-weight network; ``optimizer`` its weights' optimizer.
+      distribution: the ``tf.distribute`` strategy the steps run under.
+      data: the splits (``dataset("valid", ...)``); ``metric`` how they are scored.
+      count_correct: ``(images, labels, arch_input) -> sums`` of the metric on one
+        distributed batch, no weight update: the scoring function of derivation.
+    """
+
+    config: Any
+    search_space: Any
+    components: Any
+    supernet: Any
+    optimizer: Any
+    distribution: Any
+    data: Any
+    metric: Any
+    count_correct: Callable[..., Any]
 
 
 class SearchStrategy(abc.ABC):
@@ -26,11 +55,22 @@ class SearchStrategy(abc.ABC):
       judge_caveat: why, if so, the derived-vs-random check on the shared weights does
         not rank architectures for this strategy.
 
-    The loop keeps the tf.distribute strategy as ``search.strategy`` and the search
-    strategy as ``search.method``.
+    A strategy sees the loop only through a ``StrategyContext``; the loop keeps the
+    ``tf.distribute`` strategy as ``search.distribution`` and the search strategy as
+    ``search.method``.
     """
 
     name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""  # a few words for --strategy's help
+    # What it gives the supernet (``SpaceComponents.supernet_inputs``): "arc", "mixing"
+    # or "sampled"; and whether it needs the space's controller.
+    supernet_input: ClassVar[str] = "arc"
+    needs_controller: ClassVar[bool] = False
+    # Its settings (an ``enas_tf.options.Settings`` dataclass), or None.
+    settings: ClassVar[type | None] = None
+    # Its official settings on a space, where they differ from the space's own search
+    # defaults: ``{space name: {setting: value}}`` (e.g. DARTS's 50 epochs on NB201).
+    space_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     stats_prefix: ClassVar[str] = ""
     stat_names: tuple[str, ...] = ("accuracy", "entropy")
     stat_tags: ClassVar[dict[str, str]] = {}  # TensorBoard tag of a statistic, if not its name
@@ -39,9 +79,15 @@ class SearchStrategy(abc.ABC):
     # discrete architectures for this strategy (None: they can).
     judge_caveat: ClassVar[str | None] = None
 
-    def __init__(self, search):
-        self.search = search
-        self.config, self.search_space = search.config, search.search_space
+    def __init__(self, context: StrategyContext):
+        self.context = context
+        self.config, self.search_space = context.config, context.search_space
+
+    @classmethod
+    def can_search(cls, components) -> bool:
+        """Whether the space of ``components`` runs what this strategy gives it."""
+        return (cls.supernet_input in components.supernet_inputs
+                and (not cls.needs_controller or components.controller_class is not None))
 
     @staticmethod
     def make_weight_optimizer(config, variables):
@@ -75,7 +121,7 @@ class SearchStrategy(abc.ABC):
         integers as a tensor."""
         import tensorflow as tf
 
-        supernet_input = getattr(self.search.supernet, "arch_input", None)
+        supernet_input = getattr(self.context.supernet, "arch_input", None)
         return supernet_input(arc) if supernet_input else tf.constant(arc, tf.int32)
 
     @abc.abstractmethod
@@ -95,18 +141,18 @@ class SearchStrategy(abc.ABC):
         return " ".join(f"{name.replace('_', ' ')} {stats[name]:.3f}" for name in self.stat_names)
 
 
-def make_search_steps(search, reinforce):
-    """The compiled steps of a search over ``search.supernet``: ``SearchSteps``, or
+def make_search_steps(context: StrategyContext, reinforce):
+    """The compiled steps of a search over ``context.supernet``: ``SearchSteps``, or
     ``LanguageSearchSteps`` when the data are text (perplexity)."""
-    cfg = search.config
-    if search.metric.name == "perplexity":
+    cfg = context.config
+    if context.metric.name == "perplexity":
         from enas_tf.training.lm_steps import LanguageSearchSteps
 
-        return LanguageSearchSteps(search.supernet, search.optimizer, reinforce,
-                                   search.strategy, cfg)
+        return LanguageSearchSteps(context.supernet, context.optimizer, reinforce,
+                                   context.distribution, cfg)
     from enas_tf.training.steps import SearchSteps
 
-    return SearchSteps(search.supernet, search.optimizer, reinforce, search.strategy,
+    return SearchSteps(context.supernet, context.optimizer, reinforce, context.distribution,
                        cfg.batch_size, cfg.l2_reg, cfg.aux_weight, jit_compile=cfg.jit_compile)
 
 
@@ -118,25 +164,33 @@ def softmax_entropy(logits: np.ndarray) -> float:
     return float(-(probs * np.log(np.maximum(probs, 1e-30))).sum())
 
 
-def best_of_samples(search, sample_arc, num: int, seed: int) -> tuple[tuple[int, ...], dict]:
+def best_of_samples(context: StrategyContext, sample_arc, num: int, seed: int) -> tuple[tuple[int, ...], dict]:
     """The best of ``num`` architectures from ``sample_arc()``, all scored on the same
     validation batch (ENAS's derivation, and random search's) by the data's metric
     (accuracy, or enas_lm's ``80 / perplexity``); with what to record."""
     from enas_tf.training.progress import Progress
 
-    cfg, metric = search.config, search.metric
-    dataset = search.data.dataset("valid", cfg.batch_size, shuffle_seed=seed,
-                                  drop_remainder=True)
-    images, labels = next(iter(search.strategy.experimental_distribute_dataset(dataset)))
+    cfg, metric = context.config, context.metric
+    dataset = context.data.dataset("valid", cfg.batch_size, shuffle_seed=seed,
+                                   drop_remainder=True)
+    images, labels = next(iter(context.distribution.experimental_distribute_dataset(dataset)))
     progress = Progress(num, cfg.verbose, "sampling", unit="architecture")
     best_arc, best_reward, values = None, -np.inf, []
     for i in range(num):
         arc = sample_arc()
-        sums = [float(v) for v in search.count_correct(images, labels, arc)]
+        sums = [float(v) for v in context.count_correct(images, labels, arc)]
         values.append(float(metric.value(*sums)))
         if float(metric.reward(*sums)) > best_reward:
             best_arc, best_reward, best_value = arc.numpy(), float(metric.reward(*sums)), values[-1]
         progress.update(i + 1, [(f"best minibatch {metric.name}", best_value)])
-    return search.search_space.validate(best_arc), {
+    return context.search_space.validate(best_arc), {
         f"minibatch_{metric.name}": best_value, "num_samples": num,
         f"sampled_minibatch_{metric.name}_mean": float(np.mean(values))}
+
+
+STRATEGIES: Registry[type[SearchStrategy]] = Registry("strategy")
+
+
+def register_strategy(strategy_class: type[SearchStrategy]) -> type[SearchStrategy]:
+    """Makes ``strategy_class`` a ``--strategy`` value (usable as a class decorator)."""
+    return STRATEGIES.register(strategy_class)

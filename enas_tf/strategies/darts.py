@@ -20,6 +20,7 @@ The result is the genotype of the final weights (``DartsSearchSpace.derive``).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import keras
@@ -29,18 +30,52 @@ from absl import logging
 
 from enas_tf.search_spaces.darts_pictures import draw_alphas
 from enas_tf.search_spaces.pictures import summary_image
-from enas_tf.strategies.base import SearchStrategy, softmax_entropy
+from enas_tf.options import Settings, option
+from enas_tf.strategies.base import (SearchStrategy, StrategyContext, register_strategy,
+                                     softmax_entropy)
 from enas_tf.training.optimizers import CoupledAdam
 from enas_tf.training.run_dir import epoch_seed
-from enas_tf.training.steps import _num_correct, _sum_ce, distributed_sgd_step, sum_replicas
+from enas_tf.training.steps import count_correct_predictions, sum_cross_entropy, distributed_sgd_step, sum_replicas
 
 HESSIAN_RADIUS = 0.01  # eps = 0.01 / ||v|| (architect.py)
 
 
+@dataclasses.dataclass
+class ArchitectureWeightSettings(Settings):
+    """The architecture weights' Adam (DARTS's ``architect.py``; GDAS's too)."""
+
+    arch_lr: float = option(3e-4, "DARTS, GDAS: Adam learning rate of the architecture "
+                            "weights.", minimum=0)
+    arch_weight_decay: float = option(1e-3, "DARTS, GDAS: coupled weight decay of the "
+                                      "architecture weights.", minimum=0)
+    arch_beta1: float = option(0.5, "DARTS, GDAS: Adam beta1 of the architecture weights.",
+                               within="[0, 1)")
+    arch_beta2: float = option(0.999, "DARTS, GDAS: Adam beta2 of the architecture weights.",
+                               within="[0, 1)")
+
+    MODES = ("search",)
+
+
+@dataclasses.dataclass
+class DARTSSettings(ArchitectureWeightSettings):
+    """DARTS's own: the second-order gradient."""
+
+    unrolled: bool = option(
+        False, "DARTS: second-order architecture gradient (a virtual weight step and a "
+        "finite-difference Hessian-vector product); off: first order.",
+        exclusive="unrolled (the second-order gradient)")
+
+
+@register_strategy
 class DARTSStrategy(SearchStrategy):
     """Differentiable architecture search over a space with ``weight_shapes``."""
 
     name = "darts"
+    summary = "softmax-weighted architecture weights learned by gradient on the validation split"
+    supernet_input = "mixing"
+    settings = DARTSSettings
+    # AutoDL-Projects' DARTS-V1 on NAS-Bench-201: 50 epochs, one cosine period.
+    space_defaults = {"nb201": dict(num_epochs=50, lr_t0=50)}
     stats_prefix = "arch"
     stat_names = ("accuracy", "entropy", "loss")
     accuracy_label = "validation accuracy of the weighted supernet (architecture steps)"
@@ -49,11 +84,11 @@ class DARTSStrategy(SearchStrategy):
                     "(the discretisation gap), so this does not rank genotypes; retrain to "
                     "compare")
 
-    def __init__(self, search):
-        super().__init__(search)
+    def __init__(self, context: StrategyContext):
+        super().__init__(context)
         cfg = self.config
         init = tf.random_normal_initializer(stddev=1e-3, seed=cfg.seed)
-        with search.strategy.scope():  # mirrored: every replica steps them alike
+        with context.distribution.scope():  # mirrored: every replica steps them alike
             self.alphas = {cell: tf.Variable(init(shape, dtype=keras.config.floatx()),
                                              name=f"alpha_{cell}")
                            for cell, shape in self.search_space.weight_shapes.items()}
@@ -72,12 +107,12 @@ class DARTSStrategy(SearchStrategy):
     # --- the epoch -----------------------------------------------------------------
 
     def start_epoch(self, epoch: int) -> None:
-        cfg, search = self.config, self.search
+        cfg, context = self.config, self.context
         # The validation half of DARTS's training split, augmented like the training half.
-        dataset = search.data.dataset("valid", cfg.batch_size,
+        dataset = context.data.dataset("valid", cfg.batch_size,
                                       shuffle_seed=epoch_seed(cfg.seed, epoch) + 1,
                                       augment=True, repeat=True, drop_remainder=True)
-        self.valid_batches = iter(search.strategy.experimental_distribute_dataset(dataset))
+        self.valid_batches = iter(context.distribution.experimental_distribute_dataset(dataset))
         self.valid_sums.assign(tf.zeros([3]))
 
     def shared_step(self, images, labels):
@@ -99,27 +134,27 @@ class DARTSStrategy(SearchStrategy):
     def _ce(self, images, labels, mixing=None):
         """This replica's share of the mean CE of the supernet under ``mixing`` (default:
         ``self.mixing()``), and its number of correct predictions."""
-        logits = self.search.supernet(images, self.mixing() if mixing is None else mixing,
+        logits = self.context.supernet(images, self.mixing() if mixing is None else mixing,
                                       training=True)
-        return (_sum_ce(labels, logits) / self.config.batch_size,
-                _num_correct(labels, logits))
+        return (sum_cross_entropy(labels, logits) / self.config.batch_size,
+                count_correct_predictions(labels, logits))
 
     def _step(self, images, labels, valid_images, valid_labels):
-        search, cfg = self.search, self.config
+        context, cfg = self.context, self.config
         replica_step = self._unrolled_arch_step if cfg.unrolled else self._arch_step
         inputs = (valid_images, valid_labels) + ((images, labels) if cfg.unrolled else ())
-        sums = search.strategy.run(replica_step, args=inputs)
-        self.valid_sums.assign_add(sum_replicas(search.strategy, sums))
+        sums = context.distribution.run(replica_step, args=inputs)
+        self.valid_sums.assign_add(sum_replicas(context.distribution, sums))
 
         def forward(x):
             # The mixing weights are read after the architecture step's update; the weight
             # step waits for them, so the two passes' activations never coexist.
             mixing = self.mixing()
-            return search.supernet(after(mixing.values(), x), mixing, training=True), None
+            return context.supernet(after(mixing.values(), x), mixing, training=True), None
 
         return distributed_sgd_step(
-            forward, search.supernet.trainable_variables, search.optimizer, images, labels,
-            search.strategy, cfg.batch_size, cfg.l2_reg, 0.0)
+            forward, context.supernet.trainable_variables, context.optimizer, images, labels,
+            context.distribution, cfg.batch_size, cfg.l2_reg, 0.0)
 
     def _apply_arch_gradients(self, grads, loss, correct, labels):
         """One Adam step of the alphas (the optimizer sums the replicas' gradients);
@@ -147,13 +182,13 @@ class DARTSStrategy(SearchStrategy):
         docstring; ``eps = radius / ||v||``), its validation CE share and correct
         predictions; every gradient inside is the global-batch one. Call in replica
         context (``strategy.run``)."""
-        search, cfg = self.search, self.config
-        context = tf.distribute.get_replica_context()
+        search, cfg = self.context, self.config
+        replica = tf.distribute.get_replica_context()
         weights, alphas = search.supernet.trainable_variables, list(self.alphas.values())
         xi = tf.cast(search.optimizer.learning_rate, weights[0].dtype)
 
         def all_sum(values):
-            return context.all_reduce(tf.distribute.ReduceOp.SUM, values)
+            return replica.all_reduce(tf.distribute.ReduceOp.SUM, values)
 
         # The virtual step w' = w - xi * (momentum * buf + grad_w L_train(w) + wd * w).
         with tf.GradientTape() as tape:

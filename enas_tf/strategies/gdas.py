@@ -20,12 +20,15 @@ from ``[tiny, 1)`` keeps it finite instead.)
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import tensorflow as tf
 
 from enas_tf.distribute.collectives import broadcast_from_first_replica
-from enas_tf.strategies.darts import DARTSStrategy, after
+from enas_tf.options import need, option
+from enas_tf.strategies.base import StrategyContext, register_strategy
+from enas_tf.strategies.darts import ArchitectureWeightSettings, DARTSStrategy, after
 from enas_tf.supernet.mixing import SampledMixing
 from enas_tf.training.steps import distributed_sgd_step, sum_replicas
 
@@ -54,6 +57,25 @@ def tau_at(epoch: int, num_epochs: int, tau_max: float, tau_min: float) -> float
     return float(tau_max - (tau_max - tau_min) * epoch / (num_epochs - 1))
 
 
+@dataclasses.dataclass
+class GDASSettings(ArchitectureWeightSettings):
+    """GDAS's own: the Gumbel-softmax temperature falls linearly from tau_max to tau_min."""
+
+    tau_max: float = option(10.0, "GDAS: Gumbel-softmax temperature of the first epoch.")
+    tau_min: float = option(0.1, "GDAS: temperature of the last epoch (linear in between).")
+
+    def check(self) -> None:
+        need(0.0 < self.tau_min <= self.tau_max,
+             f"need 0 < tau_min <= tau_max, got tau_min={self.tau_min}, "
+             f"tau_max={self.tau_max}.")
+
+
+# AutoDL-Projects' GDAS on the DARTS space (GDAS.py / GDAS.sh): Nesterov SGD 0.025 ->
+# 0.001, weight decay 5e-4. On NAS-Bench-201 GDAS is the space's default strategy.
+ON_DARTS_SPACE = dict(nesterov=True, weight_decay=5e-4, lr_max=0.025, lr_min=0.001)
+
+
+@register_strategy
 class GDASStrategy(DARTSStrategy):
     """Gradient-based search with hard Gumbel samples, over a space with
     ``weight_shapes`` whose supernet takes ``SampledMixing`` (DARTS, DARTS-FRC, NB201).
@@ -65,14 +87,18 @@ class GDASStrategy(DARTSStrategy):
     """
 
     name = "gdas"
+    summary = "one hard Gumbel sample of the architecture weights per step, only its ops run"
+    supernet_input = "sampled"
+    settings = GDASSettings
+    space_defaults = {"darts": ON_DARTS_SPACE, "darts_frc": ON_DARTS_SPACE}
     stat_names = ("accuracy", "entropy", "loss", "tau")
     accuracy_label = "validation accuracy of the sampled architectures (architecture steps)"
     # The supernet trains single sampled paths, so one architecture run alone is on the
     # distribution of its weights.
     judge_caveat = None
 
-    def __init__(self, search):
-        super().__init__(search)
+    def __init__(self, context: StrategyContext):
+        super().__init__(context)
         self.tau = tf.Variable(float(self.config.tau_max), trainable=False, name="tau")
         self.rng = tf.random.Generator.from_seed(self.config.seed + 7)
 
@@ -101,20 +127,20 @@ class GDASStrategy(DARTSStrategy):
                 for cell, alpha in self.alphas.items()}
 
     def _step(self, images, labels, valid_images, valid_labels):
-        search, cfg = self.search, self.config
+        context, cfg = self.context, self.config
         weight_noise = self._noise()
 
         def forward(x):
-            return search.supernet(x, self.sampled_mixing(weight_noise), training=True), None
+            return context.supernet(x, self.sampled_mixing(weight_noise), training=True), None
 
         loss, accuracy = distributed_sgd_step(
-            forward, search.supernet.trainable_variables, search.optimizer, images, labels,
-            search.strategy, cfg.batch_size, cfg.l2_reg, 0.0)
+            forward, context.supernet.trainable_variables, context.optimizer, images, labels,
+            context.distribution, cfg.batch_size, cfg.l2_reg, 0.0)
         # The architecture step reads the updated weights, after the weight pass is done.
         arch_noise = self._noise()
-        sums = search.strategy.run(self._gdas_arch_step,
+        sums = context.distribution.run(self._gdas_arch_step,
                                    args=(after([loss], valid_images), valid_labels, arch_noise))
-        self.valid_sums.assign_add(sum_replicas(search.strategy, sums))
+        self.valid_sums.assign_add(sum_replicas(context.distribution, sums))
         return loss, accuracy
 
     def _gdas_arch_step(self, valid_images, valid_labels, noise):

@@ -16,23 +16,26 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from enas_tf.strategies.base import SearchStrategy, best_of_samples, make_search_steps
+from enas_tf.strategies.base import (SearchStrategy, StrategyContext, best_of_samples,
+                                     make_search_steps, register_strategy)
 from enas_tf.training.progress import Progress
 from enas_tf.training.run_dir import epoch_seed
 
 
+@register_strategy
 class RandomStrategy(SearchStrategy):
     """Uniformly random architectures over a space whose supernet takes ``arc=``."""
 
     name = "random"
+    summary = "uniformly random architectures on the shared weights, the baseline"
     stats_prefix = "random"
     stat_names = ("accuracy", "entropy", "best_accuracy")
     accuracy_label = "random architectures' validation accuracy (shared weights)"
 
-    def __init__(self, search):
-        super().__init__(search)
+    def __init__(self, context: StrategyContext):
+        super().__init__(context)
         cfg = self.config
-        self.steps = make_search_steps(search, None)
+        self.steps = make_search_steps(context, None)
         self.rng = tf.random.Generator.from_seed(cfg.seed)
         self.num_choices = tf.constant([d.num_choices for d in self.search_space.decisions],
                                        tf.float32)
@@ -40,9 +43,9 @@ class RandomStrategy(SearchStrategy):
         self.step = tf.function(lambda images, labels: self.steps._train_step(
             images, labels, self._sample_arc()), jit_compile=cfg.jit_compile,
             input_signature=self.steps.batch_signature)
-        if search.metric.name != "accuracy":
+        if context.metric.name != "accuracy":
             self.accuracy_label = ("random architectures' validation "
-                                   f"{search.metric.reward_label} (shared weights)")
+                                   f"{context.metric.reward_label} (shared weights)")
         # The best architecture scored so far and its minibatch accuracy (checkpointed).
         self.best_arc = tf.Variable(tf.zeros([self.search_space.num_decisions], tf.int32),
                                     trainable=False, name="best_arc")
@@ -67,16 +70,16 @@ class RandomStrategy(SearchStrategy):
     def _score_random(self, num: int, seed: int, what: str) -> list[tuple[float, np.ndarray]]:
         """``num`` random architectures, each scored on its own validation minibatch by
         the metric's reward (accuracy, or ``80 / perplexity``)."""
-        cfg, search = self.config, self.search
-        dataset = search.data.dataset("valid", cfg.batch_size, shuffle_seed=seed, repeat=True,
+        cfg, context = self.config, self.context
+        dataset = context.data.dataset("valid", cfg.batch_size, shuffle_seed=seed, repeat=True,
                                       drop_remainder=True)
-        batches = iter(search.strategy.experimental_distribute_dataset(dataset))
+        batches = iter(context.distribution.experimental_distribute_dataset(dataset))
         progress = Progress(num, cfg.verbose, what, unit="architecture")
         scored = []
         for i in range(num):
             arc = self.sample_arc()
-            sums = [float(v) for v in search.count_correct(*next(batches), arc)]
-            scored.append((float(search.metric.reward(*sums)), arc.numpy()))
+            sums = [float(v) for v in context.count_correct(*next(batches), arc)]
+            scored.append((float(context.metric.reward(*sums)), arc.numpy()))
             progress.update(i + 1, [("best minibatch reward", max(s for s, _ in scored))])
         return scored
 
@@ -99,7 +102,7 @@ class RandomStrategy(SearchStrategy):
     def derive(self, seed: int) -> tuple[tuple[int, ...], dict[str, Any]]:
         """The best of ``derive_num_samples`` random architectures on one validation
         batch (all scored on the same batch)."""
-        return best_of_samples(self.search, self.sample_arc, self.config.derive_num_samples,
+        return best_of_samples(self.context, self.sample_arc, self.config.derive_num_samples,
                                seed)
 
     def write_summaries(self, epoch: int) -> tuple[int, ...]:

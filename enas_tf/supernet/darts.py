@@ -23,15 +23,11 @@ import tensorflow as tf
 
 from enas_tf.layers.darts_ops import torch_init
 from enas_tf.layers.gdas_reduction import GdasReductionCell
-from enas_tf.search_spaces.darts import NUM_NODES, PRIMITIVES, DartsSearchSpace, edge_index
+from enas_tf.search_spaces.darts import (NUM_NODES, PRIMITIVES, DartsSearchSpace, edge_index,
+                                         reduction_cells)
 from enas_tf.supernet.darts_edges import MixedEdge, factorized_reduce, relu_conv_bn
 from enas_tf.supernet.mixing import is_sampled
 from enas_tf.supernet.shared_ops import batch_stats_norm
-
-
-def reduction_cells(num_cells: int) -> tuple[int, int]:
-    """Positions of the two reduction cells (DARTS: ``layers // 3``, ``2 * layers // 3``)."""
-    return num_cells // 3, 2 * num_cells // 3
 
 
 class DartsSearchCell(keras.layers.Layer):

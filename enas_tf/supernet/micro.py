@@ -20,20 +20,11 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf.config import WEIGHT_SHARING
 from enas_tf.layers.cell_io import CellInputCalibration, CellOutput
 from enas_tf.layers.ops import branch_max_pool, pool
-from enas_tf.models.micro_skeleton import MicroSkeleton
+from enas_tf.models.micro_skeleton import WEIGHT_SHARING, MicroSkeleton, check_weight_sharing
 from enas_tf.search_spaces.micro import MicroSearchSpace
 from enas_tf.supernet.shared_ops import SharedSepConv
-
-
-def check_weight_sharing(weight_sharing: str) -> str:
-    if weight_sharing not in WEIGHT_SHARING:
-        raise ValueError(f"weight_sharing must be one of {', '.join(WEIGHT_SHARING)}, "
-                         f"got {weight_sharing!r}.")
-    return weight_sharing
-
 
 class MicroSupernetCell(keras.layers.Layer):
     """One cell of the supernet; ``call(inputs, cell_arc)`` with ``cell_arc`` int32[4B].

@@ -1,15 +1,3 @@
-"""The training loops: ``search.Search`` for every space and strategy, and the final
-training of one architecture (``final.FinalTraining`` for images,
-``final_lm.LanguageModelTraining`` for text)."""
-
-
-def make_final_training(config, arc, data, strategy=None):
-    """The final training of ``arc`` on ``data``: a language model's for text (the
-    recurrent space), else the image classifier's."""
-    if data.metric.name == "perplexity":
-        from enas_tf.training.final_lm import LanguageModelTraining
-
-        return LanguageModelTraining(config, arc, data, strategy)
-    from enas_tf.training.final import FinalTraining
-
-    return FinalTraining(config, arc, data, strategy)
+"""The toolkit the loops (``enas_tf.loops``) are made of: compiled steps, optimizers,
+schedules, progress bars, the run directory, checkpoints, signals, safety checks and
+summaries. Nothing here imports a loop, a strategy or serving."""

@@ -8,7 +8,7 @@ step functions take ``[B, None]`` tokens and trace once.
 
 ``LanguageSearchSteps`` is ``SearchSteps`` with this training step; its rewards,
 controller updates and architecture sampling are the image search's, with the
-perplexity metric (``enas_tf.training.metrics``).
+perplexity metric (``enas_tf.data.metrics``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 
 import tensorflow as tf
 
-from enas_tf.training.metrics import PERPLEXITY
+from enas_tf.data.metrics import PERPLEXITY
 from enas_tf.training.steps import SearchSteps
 
 TOKENS = tf.TensorSpec([None, None], tf.int32)

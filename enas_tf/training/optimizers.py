@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf.config import CLIP_MODES
+from enas_tf.training.settings import CLIP_MODES
 
 
 

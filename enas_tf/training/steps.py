@@ -14,15 +14,15 @@ import tensorflow as tf
 
 from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.distribute.collectives import broadcast_from_first_replica
-from enas_tf.training.metrics import ACCURACY, Metric
+from enas_tf.data.metrics import ACCURACY, Metric
 
 
-def _sum_ce(labels, logits):
+def sum_cross_entropy(labels, logits):
     return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=tf.cast(labels, tf.int32), logits=logits))
 
 
-def _num_correct(labels, logits):
+def count_correct_predictions(labels, logits):
     predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
     return tf.reduce_sum(tf.cast(tf.equal(predictions, tf.cast(labels, tf.int32)), tf.float32))
 
@@ -47,15 +47,15 @@ def sgd_replica_step(forward, variables, optimizer, images, labels,
     """
     with tf.GradientTape() as tape:
         logits, aux_logits = forward(images)
-        ce = _sum_ce(labels, logits) / global_batch_size
+        ce = sum_cross_entropy(labels, logits) / global_batch_size
         loss = ce
         if aux_weight and aux_logits is not None:
-            loss += aux_weight * _sum_ce(labels, aux_logits) / global_batch_size
+            loss += aux_weight * sum_cross_entropy(labels, aux_logits) / global_batch_size
         if l2_reg:
             loss += l2_reg * l2_penalty(variables) / strategy.num_replicas_in_sync
     grads = tape.gradient(loss, variables)
     optimizer.apply_gradients(zip(grads, variables))
-    return ce, _num_correct(labels, logits)
+    return ce, count_correct_predictions(labels, logits)
 
 
 def distributed_sgd_step(forward, variables, optimizer, images, labels,

@@ -13,28 +13,25 @@ carried over the whole split, as enas_lm's batch-1 evaluation), ``model.keras`` 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import time
 from typing import Any, Sequence
 
-import keras
 import tensorflow as tf
 from absl import logging
 
-from enas_tf.config import FinalConfig
 from enas_tf.data.text import TextSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
-from enas_tf.training.checkpoints import RunCheckpoints
-from enas_tf.training.final import MODEL_FILE, RESULT_FILE, export_if_asked
+from enas_tf.loops.base import RunLoop
+from enas_tf.options import Settings
+from enas_tf.loops.final import MODEL_FILE, RESULT_FILE, export_if_asked
 from enas_tf.training.lm_steps import TOKENS, bptt_sgd_step, carried_sums, nll_step
-from enas_tf.training.metrics import PERPLEXITY
+from enas_tf.data.metrics import PERPLEXITY
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.progress import EpochClock, StepMetrics
-from enas_tf.training.run_dir import (load_history, model_state, resume, save_history,
-                                      save_model, save_summaries, setup_run, start_training_epoch,
-                                      summary_writer, write_json)
+from enas_tf.training.run_dir import (load_history, resume, save_history, save_model,
+                                      save_summaries, start_training_epoch, write_json)
 from enas_tf.training.safety import check_finite, holds_run_lock, writing
 
 
@@ -45,7 +42,7 @@ def should_start_averaging(valid_perplexities: Sequence[float], patience: int) -
     return len(history) > patience + 1 and history[-1] > min(history[:-1 - patience])
 
 
-class LanguageModelTraining:
+class LanguageModelTraining(RunLoop):
     """Trains ``RecurrentLanguageModel(arc)`` on ``data.train``; reports validation and
     test perplexity.
 
@@ -61,14 +58,12 @@ class LanguageModelTraining:
       strategy: a ``tf.distribute`` strategy of one replica; None: the default one.
     """
 
-    def __init__(self, config: FinalConfig, arc: Sequence[int], data: TextSplits,
+    def __init__(self, config: Settings, arc: Sequence[int], data: TextSplits,
                  strategy: tf.distribute.Strategy | None = None):
-        self.config, self.data, self.strategy = setup_run(config.validate(), data, strategy)
+        super().__init__(config, data, strategy)
         cfg = self.config
         self.data.check_batch_size(cfg.batch_size)
-        tf.random.set_seed(cfg.seed)
-        keras.utils.set_random_seed(cfg.seed)
-        with self.strategy.scope():
+        with self.distribution.scope():
             self.model = build_final_model(arc, cfg, data.num_classes, None)
             variables = self.model.trainable_variables
             self.optimizer = shared_weight_sgd(cfg.lr_max, 0.0, cfg.grad_bound, variables,
@@ -79,13 +74,8 @@ class LanguageModelTraining:
         self.average_count = tf.Variable(0.0, trainable=False, name="average_count")
         self.state = tf.Variable(tf.zeros([cfg.batch_size, cfg.hidden_size]), trainable=False)
         self.base_lr = tf.Variable(float(cfg.lr_max), trainable=False)
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
-        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                                              epoch=self.epoch, averages=self.averages,
-                                              average_count=self.average_count,
-                                              model_variables=model_state(self.model))
-        self.manager = RunCheckpoints(self.checkpoint, cfg.output_dir, cfg.max_checkpoints,
-                                      self.model.variables)
+        self.track(self.model, model=self.model, optimizer=self.optimizer,
+                   averages=self.averages, average_count=self.average_count)
         self.train_step = tf.function(self._train_step, input_signature=[TOKENS, TOKENS])
         self.nll_step = nll_step(lambda x, state: self.model(
             x, training=False, initial_state=state, return_state=True))
@@ -96,11 +86,6 @@ class LanguageModelTraining:
         return float(self.average_count) > 0
 
     # --- public API ----------------------------------------------------------------
-
-    @functools.cached_property
-    def writer(self):
-        """The TensorBoard writer, made inside ``run`` (a refused run writes nothing)."""
-        return summary_writer(self.config.output_dir)
 
     @holds_run_lock
     def run(self) -> dict[str, Any]:
@@ -146,7 +131,7 @@ class LanguageModelTraining:
 
     def train_epoch(self, epoch: int, steps: int) -> dict[str, float]:
         cfg = self.config
-        lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data, self.strategy)
+        lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data, self.distribution)
         self.base_lr.assign(lr)
         self.state.assign(tf.zeros_like(self.state))
         metrics = StepMetrics(steps, epoch * steps + 1, lr, cfg.log_every, cfg.verbose,

@@ -14,29 +14,29 @@ from typing import Any
 import numpy as np
 from absl import logging
 
-from enas_tf.training.metrics import ACCURACY, Metric
+from enas_tf.data.metrics import ACCURACY, Metric
 from enas_tf.training.progress import Progress
 from enas_tf.training.steps import batches_accuracy, split_batches
 
 
-def judge_architecture(search, arc, seed: int) -> dict[str, Any]:
-    """``arc`` scored on the whole validation split with the shared weights of
-    ``search``, next to the strategy's most likely architecture and
-    ``derive_random_samples`` uniformly random ones scored the same way, all by the
+def judge_architecture(context, method, arc, seed: int) -> dict[str, Any]:
+    """``arc`` scored on the whole validation split with the shared weights of a search
+    (its ``StrategyContext``), next to the strategy ``method``'s most likely architecture
+    and ``derive_random_samples`` uniformly random ones scored the same way, all by the
     data's metric (``valid_accuracy``, or ``valid_perplexity`` for text)."""
-    cfg, space, metric = search.config, search.search_space, search.metric
-    batches = split_batches(search.strategy, search.data, "valid", cfg.batch_size)
+    cfg, space, metric = context.config, context.search_space, context.metric
+    batches = split_batches(context.distribution, context.data, "valid", cfg.batch_size)
     progress = Progress(cfg.derive_random_samples + 2, cfg.verbose, "judging",
                         unit="architecture")
 
     def on_valid(candidate) -> float:
-        arch = search.method.arch_input(space.validate(candidate))
+        arch = method.arch_input(space.validate(candidate))
         return batches_accuracy(
-            lambda images, labels: search.count_correct(images, labels, arch), batches, metric)
+            lambda images, labels: context.count_correct(images, labels, arch), batches, metric)
 
     arc = space.validate(arc)
     valid_value = on_valid(arc)
-    likely = search.method.most_likely()
+    likely = method.most_likely()
     likely_value = valid_value if likely == arc else on_valid(likely)
     progress.update(2)
     rng = np.random.default_rng(seed)

@@ -8,24 +8,22 @@ trained model in the native ``.keras`` format.
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import Any, Sequence
 
-import keras
 import tensorflow as tf
 from absl import logging
 
-from enas_tf.config import FinalConfig
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.export import build_final_model
 from enas_tf.models.summary import describe_model
 from enas_tf.serving import export_savedmodel
-from enas_tf.training.checkpoints import RunCheckpoints
+from enas_tf.loops.base import RunLoop
+from enas_tf.options import Settings
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.progress import EpochClock, StepMetrics
-from enas_tf.training.run_dir import (model_state, resume, save_model, save_summaries, setup_run,
-                                      start_training_epoch, summary_writer, write_json)
+from enas_tf.training.run_dir import (resume, save_model, save_summaries, start_training_epoch,
+                                      write_json)
 from enas_tf.training.safety import check_finite, holds_run_lock, writing
 from enas_tf.training.steps import (distributed_count_correct, distributed_sgd_step,
                                     split_accuracy)
@@ -47,7 +45,7 @@ def export_if_asked(training) -> dict[str, str]:
     return {"savedmodel": path}
 
 
-class FinalTraining:
+class FinalTraining(RunLoop):
     """Trains the final network of ``arc`` on ``data.train``; evaluates on ``data.test``.
 
     Args:
@@ -58,36 +56,24 @@ class FinalTraining:
         (``num_devices``, ``devices``, ``multi_worker``).
     """
 
-    def __init__(self, config: FinalConfig, arc: Sequence[int], data: ImageSplits,
+    def __init__(self, config: Settings, arc: Sequence[int], data: ImageSplits,
                  strategy: tf.distribute.Strategy | None = None):
-        self.config, self.data, self.strategy = setup_run(config.validate(), data, strategy)
+        super().__init__(config, data, strategy)
         config = self.config  # output_dir is per worker under multi-worker runs
         if len(data.train[0]) < config.batch_size:
             raise ValueError(f"batch_size={config.batch_size} is larger than the training "
                              f"split ({len(data.train[0])} images).")
-        tf.random.set_seed(config.seed)
-        keras.utils.set_random_seed(config.seed)
-        with self.strategy.scope():
+        with self.distribution.scope():
             self.model = build_final_model(arc, config, data.num_classes, data.image_shape)
             self.optimizer = shared_weight_sgd(
                 config.lr_max, config.momentum, config.grad_bound, self.model.trainable_variables,
                 nesterov=config.nesterov, clip=config.grad_clip, weight_decay=config.weight_decay)
         self.facts = describe_model(self.model, data.image_shape)
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
-        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                                              epoch=self.epoch,
-                                              model_variables=model_state(self.model))
-        self.manager = RunCheckpoints(self.checkpoint, config.output_dir,
-                                      config.max_checkpoints, self.model.variables)
+        self.track(self.model, model=self.model, optimizer=self.optimizer)
         self.train_step = tf.function(self._train_step, jit_compile=config.jit_compile)
         self.count_correct = tf.function(self._count_correct)
 
     # --- public API ----------------------------------------------------------------
-
-    @functools.cached_property
-    def writer(self):
-        """The TensorBoard writer, made inside ``run`` (a refused run writes nothing)."""
-        return summary_writer(self.config.output_dir)
 
     @holds_run_lock
     def run(self) -> dict[str, Any]:
@@ -98,7 +84,7 @@ class FinalTraining:
         steps = cfg.steps_for(len(self.data.train[0]))
         logging.info("Final training on %s: %d epochs x %d steps, batch %d, %d replica(s).\n"
                      "architecture: %s\n%s", self.data.name, cfg.num_epochs, steps,
-                     cfg.batch_size, self.strategy.num_replicas_in_sync,
+                     cfg.batch_size, self.distribution.num_replicas_in_sync,
                      self.model.search_space.to_string(self.model.arc),
                      self.model.search_space.describe(self.model.arc))
         test_accuracy = None
@@ -126,7 +112,7 @@ class FinalTraining:
         """One epoch of ``steps`` SGD steps with the epoch's learning rate."""
         cfg = self.config
         lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data,
-                                            self.strategy, cutout_size=cfg.cutout)
+                                            self.distribution, cutout_size=cfg.cutout)
         total_steps = cfg.num_epochs * steps
         metrics = StepMetrics(steps, epoch * steps + 1, lr, cfg.log_every, cfg.verbose,
                               f"epoch {epoch + 1}/{cfg.num_epochs}", self.writer)
@@ -142,7 +128,7 @@ class FinalTraining:
 
     def evaluate(self, split: str = "test") -> float:
         """Accuracy on a whole split, BN in inference mode."""
-        return split_accuracy(self.count_correct, self.strategy, self.data, split,
+        return split_accuracy(self.count_correct, self.distribution, self.data, split,
                               self.config.batch_size)
 
     def save(self, test_accuracy: float) -> dict[str, Any]:
@@ -163,12 +149,12 @@ class FinalTraining:
         cfg = self.config
         return distributed_sgd_step(
             lambda x: self.model(x, training=True, return_aux=True),
-            self.model.trainable_variables, self.optimizer, images, labels, self.strategy,
+            self.model.trainable_variables, self.optimizer, images, labels, self.distribution,
             cfg.batch_size, cfg.l2_reg, cfg.aux_weight)
 
     def _count_correct(self, images, labels):
         return distributed_count_correct(lambda x: self.model(x, training=False), images,
-                                         labels, self.strategy)
+                                         labels, self.distribution)
 
     def _write_summaries(self, epoch: int, stats: dict[str, float]) -> None:
         with self.writer.as_default(step=epoch):

@@ -12,28 +12,25 @@ strategy from ``enas_tf.strategies`` (``strategy``), so the loop names none of t
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from typing import Any
 
-import keras
 import tensorflow as tf
 from absl import logging
 
 from enas_tf.components import get_components
-from enas_tf.config import SearchConfig
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.lookup import open_lookup
 from enas_tf.models.summary import trainable_parameters
 from enas_tf.search_spaces.pictures import save_png
-from enas_tf.strategies import get_strategy
-from enas_tf.training.derive import benchmark_report, judge_architecture, search_facts
+from enas_tf.loops.base import RunLoop
+from enas_tf.options import Settings
+from enas_tf.strategies import StrategyContext, get_strategy
+from enas_tf.loops.derive import benchmark_report, judge_architecture, search_facts
 from enas_tf.training.progress import EpochClock, StepMetrics
-from enas_tf.training.checkpoints import RunCheckpoints
-from enas_tf.training.run_dir import (epoch_seed, load_history, model_state, resume,
-                                      save_history, save_summaries, setup_run,
-                                      start_training_epoch, summary_writer, write_json)
+from enas_tf.training.run_dir import (epoch_seed, load_history, resume, save_history,
+                                      save_summaries, start_training_epoch, write_json)
 from enas_tf.training.safety import check_finite, holds_run_lock, writing
 from enas_tf.training.steps import distributed_count_correct
 
@@ -41,7 +38,7 @@ ARC_FILE = "derived_arc.json"
 ARC_PICTURE = "derived_arc.png"
 
 
-class Search:
+class Search(RunLoop):
     """One search run writing to ``config.output_dir``: ``config.search_space`` searched
     by ``config.strategy``.
 
@@ -59,9 +56,9 @@ class Search:
         (``num_devices``, ``devices``, ``multi_worker``).
     """
 
-    def __init__(self, config: SearchConfig, data: ImageSplits,
+    def __init__(self, config: Settings, data: ImageSplits,
                  strategy: tf.distribute.Strategy | None = None):
-        self.config, self.data, self.strategy = setup_run(config.validate(), data, strategy)
+        super().__init__(config, data, strategy)
         config = self.config  # output_dir is per worker under multi-worker runs
         self.data.check_batch_size(config.batch_size)
         self.metric = self.data.metric  # accuracy (images) or perplexity (text)
@@ -70,23 +67,17 @@ class Search:
         self.lookup = open_lookup(config.benchmark_file) if config.benchmark_file else None
         self.search_space = self.components.make_space(config)
         strategy_class = get_strategy(config.strategy)
-        tf.random.set_seed(config.seed)
-        keras.utils.set_random_seed(config.seed)
-        with self.strategy.scope():
+        with self.distribution.scope():
             self.supernet = self.components.make_supernet(
                 self.search_space, config, data.num_classes).build_for(data.image_shape)
             self.optimizer = strategy_class.make_weight_optimizer(
                 config, self.supernet.trainable_variables)
         # Outside the scope: a strategy puts what must be mirrored (DARTS's architecture
         # weights) in the scope itself; the ENAS controller stays a single copy.
-        self.method = strategy_class(self)
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")
         self.count_correct = tf.function(self._count_correct)
-        self.checkpoint = tf.train.Checkpoint(
-            supernet=self.supernet, optimizer=self.optimizer, epoch=self.epoch,
-            model_variables=model_state(self.supernet), **self.method.checkpoint_items())
-        self.manager = RunCheckpoints(self.checkpoint, config.output_dir,
-                                      config.max_checkpoints, self.supernet.variables)
+        self.method = strategy_class(self.strategy_context())
+        self.track(self.supernet, supernet=self.supernet, optimizer=self.optimizer,
+                   **self.method.checkpoint_items())
         self.history: list[dict] = []  # one record per finished epoch (history.json)
 
     # --- public API ----------------------------------------------------------------
@@ -98,11 +89,12 @@ class Search:
         self.history = load_history(self.config.output_dir, done, self.manager.newest_saved)
         return done
 
-    @functools.cached_property
-    def writer(self):
-        """The TensorBoard writer, made at first use (inside ``run``, once the run holds
-        its directory: a refused run leaves no events file)."""
-        return summary_writer(self.config.output_dir)
+    def strategy_context(self) -> StrategyContext:
+        """What the strategy sees of this search."""
+        return StrategyContext(
+            config=self.config, search_space=self.search_space, components=self.components,
+            supernet=self.supernet, optimizer=self.optimizer, distribution=self.distribution,
+            data=self.data, metric=self.metric, count_correct=self.count_correct)
 
     @holds_run_lock
     def run(self) -> dict[str, Any]:
@@ -114,10 +106,9 @@ class Search:
         logging.info("%s search of the %s space on %s: %d epochs x %d steps, batch %d, %d "
                      "replica(s), supernet %s trainable parameters%s.", cfg.strategy.upper(),
                      cfg.search_space, self.data.name, cfg.num_epochs, steps, cfg.batch_size,
-                     self.strategy.num_replicas_in_sync,
+                     self.distribution.num_replicas_in_sync,
                      f"{trainable_parameters(self.supernet):,}",
-                     f" ({cfg.weight_sharing} weight sharing)"
-                     if cfg.search_space == "micro" else "")
+                     self.components.describe_settings(cfg))
         clock = EpochClock(cfg.num_epochs)
         prefix = self.method.stats_prefix
         for epoch in range(start, cfg.num_epochs):
@@ -146,7 +137,7 @@ class Search:
         """
         cfg = self.config
         lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data,
-                                            self.strategy)
+                                            self.distribution)
         self.method.start_epoch(epoch)
         metrics = StepMetrics(steps, epoch * steps + 1, lr, cfg.log_every, cfg.verbose,
                               f"epoch {epoch + 1}/{cfg.num_epochs} shared weights", self.writer,
@@ -165,7 +156,7 @@ class Search:
         cfg = self.config
         seed = epoch_seed(cfg.seed, int(self.epoch)) + 2
         arc, info = self.method.derive(seed)
-        result = judge_architecture(self, arc, seed)
+        result = judge_architecture(self.strategy_context(), self.method, arc, seed)
         result.update(info, epochs_trained=int(self.epoch), strategy=cfg.strategy)
         result["search_facts"] = search_facts(self.history, result, self.method.stats_prefix,
                                               self.method.stat_names, self.method.accuracy_label,
@@ -199,7 +190,7 @@ class Search:
         weight update. Dropout is off; batch norm as the
         supernet does it in inference (the micro one keeps batch statistics)."""
         return distributed_count_correct(lambda x: self.supernet(x, arch, training=False),
-                                         images, labels, self.strategy, self.metric)
+                                         images, labels, self.distribution, self.metric)
 
     def _write_summaries(self, epoch: int, train: dict[str, float],
                          method: dict[str, float]) -> tuple[int, ...]:

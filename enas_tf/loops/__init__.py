@@ -1,0 +1,15 @@
+"""The loops: ``search.Search`` for every space and strategy, and the final training of
+one architecture (``final.FinalTraining`` for images, ``final_lm.LanguageModelTraining``
+for text), over the toolkit in ``enas_tf.training``."""
+
+
+def make_final_training(config, arc, data, strategy=None):
+    """The final training of ``arc`` on ``data``: a language model's for text (the
+    recurrent space), else the image classifier's."""
+    if data.metric.name == "perplexity":
+        from enas_tf.loops.final_lm import LanguageModelTraining
+
+        return LanguageModelTraining(config, arc, data, strategy)
+    from enas_tf.loops.final import FinalTraining
+
+    return FinalTraining(config, arc, data, strategy)
