@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from typing import Any, ClassVar
 
 from enas_tf.components import SPACES, get_components, space_names
@@ -27,7 +28,8 @@ from enas_tf.distribute.settings import DeviceSettings
 from enas_tf.loops.settings import (ArchitectureSettings, DrawSettings, FinalSettings,
                                     SearchSettings)
 from enas_tf.models.settings import NetworkSettings
-from enas_tf.options import Settings, check_field, default_in, fields_of, need, option
+from enas_tf.options import (Settings, check_fields, default_in, fields_of, need, option,
+                             run_checks)
 from enas_tf.strategies import STRATEGIES, get_strategy, strategy_names
 from enas_tf.training.settings import RunSettings, TrainingSettings
 
@@ -151,9 +153,7 @@ class RunConfig(Settings):
 
     def validate(self):
         """Raises ``ValueError`` naming the first bad setting; returns self."""
-        fields = dataclasses.fields(self)
-        for field in fields:
-            check_field(field, getattr(self, field.name))
+        check_fields(self)
         components = get_components(self.search_space)
         if hasattr(self, "dataset"):
             datasets = datasets_of_kind(components.data_kind)
@@ -168,7 +168,7 @@ class RunConfig(Settings):
         chosen = self.chosen()
         field_owners = {f.name: owners for part, owners in self.OWNERS.items()
                         for f in dataclasses.fields(part)}
-        for field in fields:
+        for field in dataclasses.fields(self):
             label = field.metadata.get("exclusive")
             owners = field_owners.get(field.name, set())
             if label and not owners & chosen and getattr(self, field.name) != field.default:
@@ -180,9 +180,7 @@ class RunConfig(Settings):
                 continue
             if part in self.OWNERS and not self.OWNERS[part] & chosen:
                 continue  # the settings of a space or strategy not chosen
-            for cls in reversed(part.__mro__):
-                if "check" in vars(cls):
-                    vars(cls)["check"](self)
+            run_checks(part, self)
         if self.MODE != "draw":
             components.check_config(self)
         return self
@@ -199,8 +197,6 @@ class RunConfig(Settings):
 
     def picture_path(self) -> str:
         """Draw: where the PNG goes."""
-        import os
-
         if getattr(self, "output_file", None):
             return self.output_file
         if getattr(self, "arc_file", None):

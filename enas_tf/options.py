@@ -104,12 +104,23 @@ class Settings:
         """Cross-field rules of the part; raise ``ValueError`` naming the setting."""
 
     def validate(self):
-        for field in dataclasses.fields(self):
-            check_field(field, getattr(self, field.name))
-        for cls in reversed(type(self).__mro__):
-            if "check" in vars(cls):
-                vars(cls)["check"](self)
+        check_fields(self)
+        run_checks(type(self), self)
         return self
+
+
+def check_fields(settings) -> None:
+    """Every field of the dataclass ``settings`` checked by its metadata."""
+    for field in dataclasses.fields(settings):
+        check_field(field, getattr(settings, field.name))
+
+
+def run_checks(part: type, settings) -> None:
+    """The ``check`` of ``part`` and of each of its bases that defines one, base first,
+    on ``settings`` (the part itself, or a run config holding its fields)."""
+    for cls in reversed(part.__mro__):
+        if "check" in vars(cls):
+            vars(cls)["check"](settings)
 
 
 def need(condition: bool, message: str) -> None:

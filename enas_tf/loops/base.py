@@ -8,7 +8,7 @@ Example::
             super().__init__(config, data, distribution)
             with self.distribution.scope():
                 self.model = ...
-            self.track(self.model.variables, model=self.model)
+            self.track(self.model, model=self.model)
 """
 
 from __future__ import annotations

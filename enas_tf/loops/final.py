@@ -16,10 +16,10 @@ from absl import logging
 
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.export import build_final_model
-from enas_tf.models.summary import describe_model
-from enas_tf.serving import export_savedmodel
 from enas_tf.loops.base import RunLoop
+from enas_tf.models.summary import describe_model
 from enas_tf.options import Settings
+from enas_tf.serving import export_savedmodel
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import (resume, save_model, save_summaries, start_training_epoch,

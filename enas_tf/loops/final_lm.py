@@ -20,14 +20,14 @@ from typing import Any, Sequence
 import tensorflow as tf
 from absl import logging
 
+from enas_tf.data.metrics import PERPLEXITY
 from enas_tf.data.text import TextSplits
 from enas_tf.export import build_final_model
-from enas_tf.models.summary import describe_model
 from enas_tf.loops.base import RunLoop
-from enas_tf.options import Settings
 from enas_tf.loops.final import MODEL_FILE, RESULT_FILE, export_if_asked
+from enas_tf.models.summary import describe_model
+from enas_tf.options import Settings
 from enas_tf.training.lm_steps import TOKENS, bptt_sgd_step, carried_sums, nll_step
-from enas_tf.data.metrics import PERPLEXITY
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import (load_history, resume, save_history, save_model,

@@ -22,12 +22,12 @@ from absl import logging
 from enas_tf.components import get_components
 from enas_tf.data.pipeline import ImageSplits
 from enas_tf.lookup import open_lookup
-from enas_tf.models.summary import trainable_parameters
-from enas_tf.search_spaces.pictures import save_png
 from enas_tf.loops.base import RunLoop
-from enas_tf.options import Settings
-from enas_tf.strategies import StrategyContext, get_strategy
 from enas_tf.loops.derive import benchmark_report, judge_architecture, search_facts
+from enas_tf.models.summary import trainable_parameters
+from enas_tf.options import Settings
+from enas_tf.search_spaces.pictures import save_png
+from enas_tf.strategies import StrategyContext, get_strategy
 from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import (epoch_seed, load_history, resume, save_history,
                                       save_summaries, start_training_epoch, write_json)
@@ -156,7 +156,7 @@ class Search(RunLoop):
         cfg = self.config
         seed = epoch_seed(cfg.seed, int(self.epoch)) + 2
         arc, info = self.method.derive(seed)
-        result = judge_architecture(self.strategy_context(), self.method, arc, seed)
+        result = judge_architecture(self.method.context, self.method, arc, seed)
         result.update(info, epochs_trained=int(self.epoch), strategy=cfg.strategy)
         result["search_facts"] = search_facts(self.history, result, self.method.stats_prefix,
                                               self.method.stat_names, self.method.accuracy_label,

@@ -30,7 +30,7 @@ class ControllerSettings(Settings):
 
     lstm_size: int = option(64, "Controller LSTM units.", minimum=1)
     tanh_constant: float = option(1.1, "Controller logits become tanh_constant * "
-                                  "tanh(logits).", minimum=0)
+                                  "tanh(logits).")
     op_tanh_reduce: float = option(2.5, "Op logits use tanh_constant / op_tanh_reduce.")
     temperature: float = option(0.0, "Controller logits are divided by this first; 0 "
                                 "disables (as official CIFAR-10).", minimum=0)
