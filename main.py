@@ -209,7 +209,7 @@ def main(argv: list[str]) -> int:
 
     # Heavy imports only after the flags are known to be good.
     from enas_tf.components import get_components
-    from enas_tf.data import DATASET_SHAPES, DataNotFoundError, load_dataset
+    from enas_tf.data import DataNotFoundError, load_dataset, resolve_dataset
     from enas_tf.distribute import make_strategy
     from enas_tf.export import build_final_model, load_architecture
     from enas_tf.training.platform import describe_platform, determinism_refusal
@@ -234,7 +234,11 @@ def main(argv: list[str]) -> int:
             if FLAGS.summary_only:
                 from enas_tf.models.summary import describe_model
 
-                image_shape, num_classes = DATASET_SHAPES[config.dataset]
+                source = resolve_dataset(config.dataset)
+                image_shape, num_classes = source.shape(source.request(config.data_dir))
+                if image_shape is not None:  # a space refuses images it cannot reduce
+                    get_components(config.search_space).input_sizes(config).check(
+                        config.search_space, image_shape)
                 model = build_final_model(arc, config, num_classes, image_shape)
                 print_model_facts(describe_model(model, image_shape), model.search_space, arc)
                 print_as_published(config, arc, num_classes, image_shape)

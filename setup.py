@@ -9,6 +9,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["enas_tf", "enas_tf.*", "tuner", "tuner.*"]),
+    # NAS-Bench-201's own split indices, packed as bit masks (enas_tf/data/nb201.py).
+    package_data={"enas_tf.data": ["nb201_splits.npz"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow-datasets>=4.9",

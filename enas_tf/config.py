@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 from enas_tf.components import SPACES, get_components, space_names
 from enas_tf.data.settings import DataSettings, datasets_of_kind
+from enas_tf.data.sources import dataset_kind
 from enas_tf.distribute.settings import DeviceSettings
 from enas_tf.loops.settings import (ArchitectureSettings, DrawSettings, FinalSettings,
                                     SearchSettings)
@@ -157,8 +158,9 @@ class RunConfig(Settings):
         components = get_components(self.search_space)
         if hasattr(self, "dataset"):
             datasets = datasets_of_kind(components.data_kind)
-            need(self.dataset in datasets, f"the {components.name} space runs on "
-                 f"{', '.join(datasets)}, not {self.dataset}.")
+            need(dataset_kind(self.dataset) in (None, components.data_kind),
+                 f"the {components.name} space runs on {components.data_kind} "
+                 f"({', '.join(datasets)}), not {self.dataset}.")
         if hasattr(self, "strategy"):
             strategy = get_strategy(self.strategy)
             able = [s.name for s in STRATEGIES if s.can_search(components)]

@@ -17,7 +17,10 @@ def _run(*args):
 
 @pytest.mark.parametrize("args, message", [
     (["--filters=3"], "filters must be an even number >= 2"),
-    (["--dataset=mnist"], "value should be one of <cifar10|digits|ptb|python_docs>"),
+    (["--dataset=mnist"], "unknown dataset 'mnist'; choose cifar10, cifar100, digits, "
+     "imagenet16-120, imagenet2012, nb201:cifar10-valid, nb201:cifar100, "
+     "nb201:ImageNet16-120, ptb, wikitext2, python_docs, or tfds:NAME, npz:PATH, text:DIR."),
+    (["--dataset=npz"], "unknown dataset 'npz'"),
     (["--lr_min=1.0"], "need 0 <= lr_min <= lr_max"),
     (["--flagfile=flags/does_not_exist.cfg"], "does_not_exist.cfg"),
     (["--mode=final", "--controller_lr=0.1"], "--controller_lr does not apply to --mode=final"),
@@ -61,8 +64,12 @@ def _run(*args):
      "the published macro architecture needs num_layers=24 or fewer"),
     (["--search_space=macro", "--mode=final", "--arc=0 1", "--num_layers=3", "--summary_only"],
      "macro architecture must have 6 integers, got 2"),
-    (["--search_space=rnn", "--dataset=digits"], "the rnn space runs on ptb, python_docs"),
-    (["--dataset=ptb"], "the micro space runs on cifar10, digits, not ptb"),
+    (["--search_space=rnn", "--dataset=digits"],
+     "the rnn space runs on text (ptb, wikitext2, python_docs, text:DIR), not digits."),
+    (["--dataset=ptb"], "the micro space runs on images (cifar10, cifar100, digits, "
+     "imagenet16-120, imagenet2012, nb201:cifar10-valid, nb201:cifar100, nb201:ImageNet16-120, "
+     "tfds:NAME, npz:PATH), not ptb."),
+    (["--search_space=rnn", "--dataset=npz:x.npz"], "the rnn space runs on text"),
     (["--search_space=rnn", "--dataset=python_docs", "--num_devices=2"],
      "the rnn space runs on one device"),
     (["--search_space=rnn", "--dataset=python_docs", "--drop_hidden=1.0"],
@@ -114,6 +121,13 @@ FLAG_FILES = (
     ("cifar_nb201_enas.cfg", "lstm_size=32"),
     ("cifar_nb201_random.cfg", "strategy='random'"),
     ("cifar_nb201_final.cfg", "FinalConfig(search_space='nb201'"),
+    # NAS-Bench-201 on its other data sets, with the benchmark's own splits.
+    ("cifar100_nb201_gdas.cfg", "dataset='nb201:cifar100'"),
+    ("cifar100_nb201_final.cfg", "dataset='nb201:cifar100'"),
+    ("imagenet16_nb201_gdas.cfg", "dataset='nb201:ImageNet16-120'"),
+    ("imagenet16_nb201_final.cfg", "dataset='nb201:ImageNet16-120'"),
+    ("imagenet_darts_final.cfg", "darts_network='imagenet'"),
+    ("wt2_final.cfg", "dataset='wikitext2'"),
     ("quickstart_nb201_gdas.cfg", "strategy='gdas'"),
     ("quickstart_nb201_darts.cfg", "strategy='darts'"),
     ("quickstart_nb201_enas.cfg", "temperature=5.0"),

@@ -219,7 +219,7 @@ def test_an_unwritable_or_full_output_directory_is_refused_before_work(tmp_path,
 
 
 def test_offline_cifar10_fails_within_seconds_saying_how_to_prepare_it(tmp_path, monkeypatch):
-    import enas_tf.data.cifar10 as cifar10
+    import enas_tf.data.tfds_images as cifar10
 
     monkeypatch.setattr(cifar10, "download_reachable", lambda *a, **k: False)
     began = time.time()

@@ -26,7 +26,7 @@ def test_official_defaults():
 
 @pytest.mark.parametrize("overrides, message", [
     ({"filters": 5}, "filters must be an even number"),
-    ({"dataset": "mnist"}, "dataset must be one of cifar10, digits"),
+    ({"dataset": "mnist"}, "unknown dataset 'mnist'; choose cifar10, cifar100, digits"),
     ({"keep_prob": 0.0}, "keep_prob must be in"),
     ({"lr_min": 0.1}, "lr_min <= lr_max"),
     ({"batch_size": 0}, "batch_size must be >= 1"),

@@ -22,6 +22,34 @@ from enas_tf.registry import Registry
 
 
 @dataclasses.dataclass(frozen=True)
+class InputSizes:
+    """The image sides a network can take: multiples of ``multiple``, at least
+    ``minimum``; ``why`` names what needs it (said when an image is refused).
+
+    Example::
+
+        InputSizes(multiple=4, why="two factorized reductions").check("darts", (30, 30, 3))
+        # ValueError: the darts space needs image sides that are multiples of 4 (two ...)
+    """
+
+    multiple: int = 1
+    minimum: int = 1
+    why: str = ""
+
+    def check(self, space: str, image_shape) -> None:
+        height, width = (int(d) for d in image_shape[:2])
+        smallest = -(-self.minimum // self.multiple) * self.multiple
+        if min(height, width) < self.minimum or height % self.multiple or width % self.multiple:
+            rule = (f"multiples of {self.multiple}" if self.multiple > 1 else "")
+            rule += (" and " if rule and self.minimum > 1 else "") + (
+                f"at least {self.minimum}" if self.minimum > 1 else "")
+            raise ValueError(
+                f"the {space} space needs image sides {rule} ({self.why}), got "
+                f"{height}x{width}; the smallest it takes is {smallest}x{smallest} (resize "
+                "or pad the images).")
+
+
+@dataclasses.dataclass(frozen=True)
 class SpaceComponents:
     """The parts of one search space, as factories taking a run's config.
 
@@ -63,6 +91,8 @@ class SpaceComponents:
         official code built the final network when they differ (macro: separable ops as
         plain convs), to print that network's size too.
       data_kind: what it models: ``"images"`` or ``"text"`` (``enas_tf.data.settings``).
+      input_sizes: ``config -> InputSizes``: the image sides its networks (the supernet
+        in a search, the final network otherwise) can reduce.
     """
 
     name: str
@@ -85,6 +115,16 @@ class SpaceComponents:
     data_kind: str = "images"
     describe_settings: Callable[[Any], str] = lambda config: ""
     as_published: Callable[[Any], Any] = lambda config: None
+    input_sizes: Callable[[Any], "InputSizes"] = lambda config: InputSizes()
+
+    def check_data(self, config, data) -> None:
+        """Refuses data its networks cannot run on, in one line: the wrong kind (text
+        for an image space), or images its reductions cannot halve."""
+        if data.kind != self.data_kind:
+            raise ValueError(f"the {self.name} space models {self.data_kind}, but "
+                             f"{data.name} holds {data.kind}.")
+        if data.image_shape is not None:
+            self.input_sizes(config).check(self.name, data.image_shape)
 
     def make_controller(self, space, config):
         """The controller of a search run, with ``config``'s settings."""

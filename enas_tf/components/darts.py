@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from enas_tf.components.base import SpaceComponents, register_space
+from enas_tf.components.base import InputSizes, SpaceComponents, register_space
+from enas_tf.options import Settings, option
 from enas_tf.search_spaces.darts import PUBLISHED_DARTS_ARC, PUBLISHED_FRC_ARC
 
 SEARCH_DEFAULTS = dict(
@@ -23,6 +24,34 @@ FINAL_DEFAULTS = dict(
     keep_prob=1.0, drop_path_keep_prob=0.8, cutout=16, l2_reg=0.0, weight_decay=3e-4,
     lr_max=0.025, lr_min=0.0, lr_t0=600, lr_t_mul=1, momentum=0.9, nesterov=False,
     grad_bound=5.0, grad_clip="global")
+
+
+@dataclasses.dataclass
+class DartsNetworkSettings(Settings):
+    """Which of DARTS's final networks a genotype is trained in."""
+
+    darts_network: str = option(
+        "cifar", "DARTS final network: cifar (NetworkCIFAR: one 3x3 stem) or imagenet "
+        "(NetworkImageNet, the mobile setting: two stride-2 stems, ImageNet's auxiliary "
+        "head; flags/imagenet_darts_final.cfg).", choices=("cifar", "imagenet"),
+        modes=("final",), exclusive=True)
+
+    MODES = ("final",)
+
+
+def input_sizes(config) -> InputSizes:
+    """The factorized reductions halve even sides (in search, the supernet's first
+    reduction too); the auxiliary heads pool 8x8 (CIFAR) or 7x7 (ImageNet) maps."""
+    aux = config.MODE == "final" and config.aux_weight > 0
+    if getattr(config, "darts_network", "cifar") == "imagenet":
+        return InputSizes(32, 224 if aux else 32, "three stride-2 stems and two factorized "
+                          "reductions" + (", then the auxiliary head's 5x5 pooling" if aux else ""))
+    search = config.MODE == "search" and config.search_space == "darts"
+    multiple = 4 if search else 2
+    why = "factorized reductions of even sides" + (
+        ", then the auxiliary head's 5x5 pooling; --aux_weight=0 takes smaller images"
+        if aux else "")
+    return InputSizes(multiple, 30 if aux else multiple, why)
 
 
 def make_space(config):
@@ -45,7 +74,8 @@ def make_final_model(space, arc, config, num_classes: int):
                              num_classes=num_classes,
                              use_aux_head=config.aux_weight > 0,
                              drop_path_prob=1.0 - config.drop_path_keep_prob,
-                             fixed_reduction=space.fixed_reduction)
+                             fixed_reduction=space.fixed_reduction,
+                             imagenet=getattr(config, "darts_network", "cifar") == "imagenet")
 
 
 def make_fixed_model(space, arc, config, num_classes: int):
@@ -74,7 +104,8 @@ COMPONENTS = register_space(SpaceComponents(
     make_final_model=make_final_model, make_fixed_model=make_fixed_model,
     published_arc=PUBLISHED_DARTS_ARC,
     defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS},
-    check_config=check_config, supernet_inputs=("mixing", "sampled")))
+    check_config=check_config, supernet_inputs=("mixing", "sampled"),
+    settings=DartsNetworkSettings, input_sizes=input_sizes))
 FRC_COMPONENTS = register_space(dataclasses.replace(
     COMPONENTS, name="darts_frc", summary="its normal cell, with GDAS's fixed reduction cell",
     published_arc=PUBLISHED_FRC_ARC,

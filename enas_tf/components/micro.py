@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from enas_tf.components.base import SpaceComponents, register_space
+from enas_tf.components.base import InputSizes, SpaceComponents, register_space
 from enas_tf.options import Settings, option
 from enas_tf.search_spaces.micro import PUBLISHED_ENAS_MICRO_ARC
 from enas_tf.models.micro_skeleton import WEIGHT_SHARING
@@ -68,6 +68,15 @@ def make_fixed_model(space, arc, config, num_classes: int):
                              weight_sharing=config.weight_sharing)
 
 
+def input_sizes(config) -> InputSizes:
+    """Two factorized reductions halve even sides; the auxiliary head pools 5x5 maps
+    after them."""
+    if config.aux_weight > 0:
+        return InputSizes(4, 20, "two factorized reductions, then the auxiliary head's 5x5 "
+                                 "pooling; --aux_weight=0 takes smaller images")
+    return InputSizes(4, 4, "two factorized reductions")
+
+
 COMPONENTS = register_space(SpaceComponents(
     summary="ENAS cells, official defaults of the micro scripts",
     name="micro", settings=MicroSettings, make_space=make_space, make_supernet=make_supernet,
@@ -75,4 +84,5 @@ COMPONENTS = register_space(SpaceComponents(
     make_final_model=make_final_model, make_fixed_model=make_fixed_model,
     published_arc=PUBLISHED_ENAS_MICRO_ARC,
     published_needs={"num_nodes": 5},
-    describe_settings=lambda config: f" ({config.weight_sharing} weight sharing)"))
+    describe_settings=lambda config: f" ({config.weight_sharing} weight sharing)",
+    input_sizes=input_sizes))

@@ -12,7 +12,7 @@ training is the benchmark's 200-epoch recipe.
 
 from __future__ import annotations
 
-from enas_tf.components.base import SpaceComponents, register_space
+from enas_tf.components.base import InputSizes, SpaceComponents, register_space
 from enas_tf.search_spaces.nb201 import RESNET_CELL
 
 SEARCH_DEFAULTS = dict(
@@ -59,4 +59,6 @@ COMPONENTS = register_space(SpaceComponents(
     make_final_model=make_final_model, make_fixed_model=make_final_model,
     published_arc=RESNET_CELL,
     defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS},
-    supernet_inputs=("arc", "mixing", "sampled")))
+    supernet_inputs=("arc", "mixing", "sampled"),
+    input_sizes=lambda config: InputSizes(4, 4, "two residual reductions whose shortcut "
+                                                "halves even sides")))

@@ -1,41 +1,49 @@
-"""Data sets for search and training."""
+"""Data sets for search and training: named ones, TFDS, and a user's own.
+
+``load_dataset`` turns a ``--dataset`` value into splits (``enas_tf.data.sources``);
+``ImageSplits.from_arrays`` / ``from_tf_data`` and ``TextSplits.from_files`` /
+``from_tokens`` take a user's data in Python.
+"""
 
 import os
 
-from enas_tf.data.cifar10 import load_cifar10
-from enas_tf.data.digits import load_digits
 from enas_tf.data.pipeline import DataNotFoundError, ImageSplits, PipelineOptions
-from enas_tf.data.text import QUICKSTART_VOCAB, TextSplits, load_ptb, load_python_docs
+from enas_tf.data.sources import (DATASETS, DataRequest, DataSource, dataset_kind,
+                                  register_dataset, resolve_dataset)
+from enas_tf.data.text import (QUICKSTART_VOCAB, TextSplits, load_ptb, load_python_docs,
+                               load_wikitext2)
+from enas_tf.data.tfds_images import load_cifar10, load_cifar100, load_tfds_images
 
 
-# (image shape, number of classes) of each data set, known without loading it; text:
-# (None, vocabulary size).
-DATASET_SHAPES = {"cifar10": ((32, 32, 3), 10), "digits": ((8, 8, 1), 10),
-                  "ptb": (None, 10000), "python_docs": (None, QUICKSTART_VOCAB)}
+def load_dataset(name: "str | DataSource", data_dir: str | None = None,
+                 num_valid: int | None = None, download: bool = True,
+                 seed: int = 0) -> ImageSplits | TextSplits:
+    """The splits of a ``--dataset`` value: a named data set (``cifar10``, ``cifar100``,
+    ``digits``, ``imagenet16-120``, ``imagenet2012``, ``nb201:cifar10-valid``,
+    ``nb201:cifar100``, ``nb201:ImageNet16-120``, ``ptb``, ``wikitext2``,
+    ``python_docs``), ``tfds:NAME``, ``npz:PATH`` or ``text:DIR``.
 
+    ``num_valid`` (default: the source's own) training examples are held out for
+    validation where the data set has no validation split of its own.
 
-def load_dataset(name: str, data_dir: str | None = None, num_valid: int | None = None,
-                 download: bool = True, seed: int = 0) -> ImageSplits | TextSplits:
-    """Loads ``cifar10`` (TFDS), ``digits`` (offline, bundled with scikit-learn), ``ptb``
-    (the PTB text files in ``data_dir``) or ``python_docs`` (offline text, the Python
-    documentation's help topics)."""
+    Example::
+
+        digits = load_dataset("digits")
+        mnist = load_dataset("tfds:mnist", num_valid=5000)
+    """
+    source = resolve_dataset(name)
     if data_dir and os.path.exists(data_dir) and not os.path.isdir(data_dir):
         raise DataNotFoundError(f"data directory {data_dir} is a file; give the directory "
-                                f"that holds the {name} data (--data_dir).")
-    if data_dir and name in ("digits", "python_docs"):
-        raise DataNotFoundError(f"{name} is bundled with an installed package and reads no "
-                                f"data directory; drop --data_dir={data_dir}.")
-    if name == "cifar10":
-        return load_cifar10(data_dir, 5000 if num_valid is None else num_valid, download)
-    if name == "digits":
-        return load_digits(300 if num_valid is None else num_valid, seed)
-    if name == "ptb":
-        return load_ptb(data_dir)
-    if name == "python_docs":
-        return load_python_docs()
-    raise ValueError(f"unknown dataset {name!r}; choose cifar10, digits, ptb or "
-                     "python_docs.")
+                                f"that holds the {source.name} data (--data_dir).")
+    if data_dir and not source.reads_data_dir:
+        raise DataNotFoundError(f"{source.name} is bundled with an installed package and reads "
+                                f"no data directory; drop --data_dir={data_dir}.")
+    splits = source.load(source.request(data_dir, num_valid, download, seed))
+    splits.source = source.name  # what config.json records (and a resume loads again)
+    return splits
 
 
-__all__ = ["DATASET_SHAPES", "DataNotFoundError", "ImageSplits", "PipelineOptions", "TextSplits",
-           "load_cifar10", "load_digits", "load_dataset", "load_ptb", "load_python_docs"]
+__all__ = ["DATASETS", "DataNotFoundError", "DataRequest", "DataSource", "ImageSplits",
+           "PipelineOptions", "QUICKSTART_VOCAB", "TextSplits", "dataset_kind",
+           "load_cifar10", "load_cifar100", "load_dataset", "load_ptb", "load_python_docs",
+           "load_tfds_images", "load_wikitext2", "register_dataset", "resolve_dataset"]

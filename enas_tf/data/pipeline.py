@@ -1,7 +1,9 @@
 """Image splits and the tf.data pipelines that feed the training loops.
 
-Images stay uint8 in memory and are normalised, padded, cropped and flipped inside
-``tf.data`` (parallel map, prefetch), so no Python runs per step.
+Images stay in memory as they came (uint8 pixels, or float32 values) and are
+normalised, padded, cropped and flipped inside ``tf.data`` (parallel map, prefetch), so
+no Python runs per step. ``ImageSplits.from_arrays`` / ``from_tf_data`` take a user's
+own data (``enas_tf.data.arrays``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,21 @@ class PipelineOptions:
         return options
 
 
+def channel_statistics(images: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation (at least 1e-3) of ``images * scale``,
+    accumulated in chunks so a large uint8 split is never copied whole as float64."""
+    total = np.zeros(images.shape[-1])
+    squares = np.zeros(images.shape[-1])
+    for start in range(0, len(images), 4096):
+        chunk = images[start:start + 4096].astype(np.float64) * scale
+        total += chunk.sum(axis=(0, 1, 2))
+        squares += np.square(chunk).sum(axis=(0, 1, 2))
+    count = images.size // images.shape[-1]
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - np.square(mean), 0.0))
+    return mean.astype(np.float32), np.maximum(std, 1e-3).astype(np.float32)
+
+
 def _autotune(value: int) -> int:
     return tf.data.AUTOTUNE if value == -1 else value
 
@@ -61,9 +78,20 @@ class DataNotFoundError(FileNotFoundError):
 class ImageSplits:
     """In-memory train/valid/test splits of an image classification data set.
 
-    Images are uint8 arrays ``[N, H, W, C]``; labels int arrays ``[N]``. ``mean`` and
-    ``std`` are per-channel statistics of the training split, in the [0, 1] scale.
+    Images are arrays ``[N, H, W, C]``: uint8 pixels (read on the [0, 1] scale) or float32
+    values (read as they are); labels int arrays ``[N]``. ``mean`` and ``std`` are
+    per-channel statistics of the training split on that scale. ``source`` says where the
+    data came from (a ``--dataset`` value, or a fingerprint of a user's arrays); a run
+    records it in ``config.json`` so that resuming on other data is refused.
+
+    Example::
+
+        splits = ImageSplits.from_arrays(x_train, y_train, validation_split=0.2,
+                                         test=(x_test, y_test))
+        splits.image_shape, splits.num_classes   # inferred: e.g. (28, 28, 1), 10
     """
+
+    kind = "images"  # what a search space must model to run on these data
 
     name: str
     train: tuple[np.ndarray, np.ndarray]
@@ -73,6 +101,7 @@ class ImageSplits:
     pad: int = 4  # pixels of padding before the random crop; 0 disables cropping.
     flip: bool = True  # random horizontal flips (wrong for digits and text).
     pipeline: PipelineOptions = dataclasses.field(default_factory=PipelineOptions)
+    source: str | None = None  # where the data came from; default: ``python:<name>``
     mean: np.ndarray = dataclasses.field(init=False)
     std: np.ndarray = dataclasses.field(init=False)
 
@@ -82,11 +111,38 @@ class ImageSplits:
             if images.ndim != 4 or len(images) != len(labels):
                 raise ValueError(f"{self.name}/{split}: expected images [N, H, W, C] and N "
                                  f"labels, got {images.shape} and {labels.shape}.")
+            if images.dtype not in (np.uint8, np.float32):
+                raise ValueError(f"{self.name}/{split}: images must be uint8 or float32, got "
+                                 f"{images.dtype} (ImageSplits.from_arrays converts others).")
         if len(self.train[0]) == 0:
             raise ValueError(f"{self.name}: the training split must not be empty.")
-        pixels = self.train[0].astype(np.float64) / 255.0
-        self.mean = pixels.mean(axis=(0, 1, 2)).astype(np.float32)
-        self.std = np.maximum(pixels.std(axis=(0, 1, 2)), 1e-3).astype(np.float32)
+        self.source = self.source or f"python:{self.name}"
+        self.mean, self.std = channel_statistics(self.train[0], self.scale)
+
+    @property
+    def scale(self) -> float:
+        """What stored values are multiplied by before normalising: 1/255 for uint8
+        pixels, 1 for float values."""
+        return 1.0 / 255.0 if self.train[0].dtype == np.uint8 else 1.0
+
+    @classmethod
+    def from_arrays(cls, x, y, **kwargs) -> "ImageSplits":
+        """Splits of a user's arrays (``enas_tf.data.arrays.image_splits_from_arrays``)."""
+        from enas_tf.data.arrays import image_splits_from_arrays
+
+        return image_splits_from_arrays(x, y, **kwargs)
+
+    @classmethod
+    def from_tf_data(cls, train, valid=None, test=None, **kwargs) -> "ImageSplits":
+        """Splits read once from ``tf.data`` datasets of (image, label) pairs
+        (``enas_tf.data.arrays.image_splits_from_tf_data``)."""
+        from enas_tf.data.arrays import image_splits_from_tf_data
+
+        return image_splits_from_tf_data(train, valid, test, **kwargs)
+
+    def num_examples(self, split: str) -> int:
+        """Images in ``split``."""
+        return len(getattr(self, split)[0])
 
     def with_pipeline(self, pipeline: PipelineOptions) -> "ImageSplits":
         """The same splits (arrays shared, not copied) served with ``pipeline``."""
@@ -112,7 +168,11 @@ class ImageSplits:
 
     def check_batch_size(self, batch_size: int, splits=("train", "valid")) -> None:
         """Refuses a batch larger than a split, naming the sizes."""
-        sizes = {split: len(getattr(self, split)[0]) for split in splits}
+        sizes = {split: self.num_examples(split) for split in splits}
+        empty = [split for split, size in sizes.items() if size == 0]
+        if empty:
+            raise ValueError(f"{self.name} has no {empty[0]} split; a search needs one "
+                             f"(from arrays: give valid=(x, y) or validation_split=).")
         if any(size < batch_size for size in sizes.values()):
             names = " or ".join(f"{split} ({size})" for split, size in sizes.items())
             raise ValueError(f"batch_size={batch_size} is larger than the {names} split.")
@@ -122,7 +182,7 @@ class ImageSplits:
         return tuple(int(d) for d in self.train[0].shape[1:])
 
     def _normalize(self, image):
-        return (tf.cast(image, tf.float32) / 255.0 - self.mean) / self.std
+        return (tf.cast(image, tf.float32) * self.scale - self.mean) / self.std
 
     def _augment(self, image, seed, cutout_size: int = 0):
         """Pad ``pad`` pixels, random crop back, random horizontal flip, then optional

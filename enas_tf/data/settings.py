@@ -1,7 +1,8 @@
 """The data settings of a run: which data set, where it is, how the pipeline runs.
 
-``DATASET_KINDS`` says what each data set holds; a search space names the kind it runs
-on (``SpaceComponents.data_kind``), so which spaces read which data sets is derived.
+Every ``--dataset`` value is a source (``enas_tf.data.sources``) that says what its
+data hold; a search space names the kind it runs on (``SpaceComponents.data_kind``), so
+which spaces read which data sets is derived.
 
 Example::
 
@@ -12,36 +13,27 @@ from __future__ import annotations
 
 import dataclasses
 
+from enas_tf.data.sources import dataset_help, datasets_of_kind, resolve_dataset
 from enas_tf.options import Settings, need, option
 
-# Data set -> what it holds: "images" (classification) or "text" (language modelling).
-DATASET_KINDS = {"cifar10": "images", "digits": "images", "ptb": "text",
-                 "python_docs": "text"}
-DATASETS = tuple(DATASET_KINDS)
-
-
-def datasets_of_kind(kind: str) -> tuple[str, ...]:
-    return tuple(name for name, holds in DATASET_KINDS.items() if holds == kind)
+__all__ = ["DataSettings", "datasets_of_kind"]
 
 
 @dataclasses.dataclass
 class DataSettings(Settings):
     """Where the data come from and how ``tf.data`` prepares them."""
 
-    dataset: str = option(
-        "cifar10", "Data set: cifar10 (TFDS) or digits (offline, bundled with scikit-learn) "
-        "for the image spaces; ptb (Penn Treebank text files in --data_dir) or python_docs "
-        "(offline text: the Python documentation) for rnn.", choices=DATASETS)
+    dataset: str = option("cifar10", dataset_help)
     data_dir: str | None = option(
-        None, "TFDS data directory holding cifar10 (default: ~/tensorflow_datasets); for "
-        "ptb, the directory of ptb.train.txt, ptb.valid.txt and ptb.test.txt.",
-        resumable=True)
-    download: bool = option(True, "Let TFDS download CIFAR-10 when it is absent.",
+        None, "Where the data are: the TFDS data directory (default: ~/tensorflow_datasets; "
+        "ImageNet's manual downloads go in DIR/downloads/manual); for ptb, wikitext2 and "
+        "imagenet16-120, the directory of their files.", resumable=True)
+    download: bool = option(True, "Let TFDS download a data set when it is absent.",
                             resumable=True)
     num_valid: int = option(
-        5000, "Training images held out as a validation split (the controller's, in "
-        "search; final training uses none by default).", minimum=0, modes=("search", "final"),
-        final=0)
+        5000, "Training examples held out as a validation split (the controller's, in "
+        "search; final training uses none by default), where the data set has no split of "
+        "its own (nb201:*, imagenet2012).", minimum=0, modes=("search", "final"), final=0)
     cutout: int = option(16, "Final: side of the cutout square in pixels; 0 disables.",
                          minimum=0, modes=("final",))
     data_parallel_calls: int = option(
@@ -55,6 +47,7 @@ class DataSettings(Settings):
     MODES = ("search", "final")
 
     def check(self) -> None:
+        resolve_dataset(self.dataset)  # ValueError naming the accepted values
         for name in ("data_parallel_calls", "data_prefetch"):
             value = getattr(self, name)
             need(value == -1 or value >= (1 if name == "data_parallel_calls" else 0),

@@ -3,6 +3,11 @@
 ``load_ptb`` reads Mikolov's preprocessed PTB (``ptb.train.txt``, ``ptb.valid.txt``,
 ``ptb.test.txt``: lower case, numbers as ``N``, 10k words with ``<unk>``), appending
 ``<eos>`` to every line; the vocabulary is the training split's words by frequency.
+``load_wikitext2`` reads WikiText-2 (``wiki.train.tokens`` ...) and ``load_text_dir``
+any ``train.txt``/``valid.txt``/``test.txt`` the same way, but as DARTS's (and
+AWD-LSTM's) ``data.py`` does for every corpus, blank lines count too (one ``<eos>`` each):
+WikiText-2's perplexities are reported over those tokens. ``TextSplits.from_files`` and
+``from_tokens`` take a user's own text.
 ``load_python_docs`` tokenises the Python standard library's own documentation text
 (``pydoc_data.topics``, installed with every CPython) the same way, for quick starts
 that need no download.
@@ -32,6 +37,13 @@ PTB_FILES = {split: f"ptb.{split}.txt" for split in ("train", "valid", "test")}
 PTB_HELP = ("Penn Treebank is Mikolov's preprocessed version: download "
             "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz and copy "
             "simple-examples/data/ptb.{train,valid,test}.txt into --data_dir")
+WIKITEXT2_FILES = {split: f"wiki.{split}.tokens" for split in ("train", "valid", "test")}
+WIKITEXT2_HELP = ("WikiText-2 (Merity et al.) is wikitext-2-v1.zip from "
+                  "https://s3.amazonaws.com/research.metamind.io/wikitext/; copy "
+                  "wikitext-2/wiki.{train,valid,test}.tokens into --data_dir")
+TEXT_FILES = {split: f"{split}.txt" for split in ("train", "valid", "test")}
+TEXT_HELP = ("a text directory holds train.txt, valid.txt and test.txt: words separated "
+             "by spaces, one sentence (or paragraph) a line")
 QUICKSTART_VOCAB = 2000  # words of the Python-docs corpus, <unk> and <eos> included
 
 
@@ -75,6 +87,8 @@ class TextSplits:
     pipeline: PipelineOptions = dataclasses.field(default_factory=PipelineOptions)
 
     image_shape = None  # tokens need no input shape
+    kind = "text"  # what a search space must model to run on these data
+    source: str | None = None  # where the data came from; default: ``python:<name>``
 
     def __post_init__(self):
         for split in ("train", "valid", "test"):
@@ -84,6 +98,64 @@ class TextSplits:
             setattr(self, split, tokens)
         if len(self.train) < 2:
             raise ValueError(f"{self.name}: the training split must hold tokens.")
+        largest = max(int(getattr(self, s).max()) for s in ("train", "valid", "test")
+                      if len(getattr(self, s)))
+        if largest >= len(self.vocabulary) or min(
+                int(getattr(self, s).min()) for s in ("train", "valid", "test")
+                if len(getattr(self, s))) < 0:
+            raise ValueError(f"{self.name}: token ids must be in 0..{len(self.vocabulary) - 1} "
+                             f"(the vocabulary), got {largest}.")
+        self.source = self.source or f"python:{self.name}"
+
+    @classmethod
+    def from_files(cls, train: str, valid: str, test: str, *, name: str = "text",
+                   vocabulary_size: int | None = None, **kwargs) -> "TextSplits":
+        """Token streams of three text files, tokenised as DARTS reads PTB and WikiText-2:
+        words split at white space, ``<eos>`` after every line (blank ones too); the
+        vocabulary is the training file's words by frequency (``vocabulary_size``: the
+        most frequent, the rest as ``<unk>``).
+
+        Example::
+
+            text = TextSplits.from_files("train.txt", "valid.txt", "test.txt")
+        """
+        paths = {"train": train, "valid": valid, "test": test}
+        splits = {split: read_token_lines(path, split, keep_blank_lines=True)
+                  for split, path in paths.items()}
+        vocabulary = build_vocabulary(splits["train"], vocabulary_size)
+        if vocabulary_size is None and UNK not in vocabulary:
+            vocabulary = (*vocabulary, UNK)  # words of valid/test unseen in training
+        return cls(name, vocabulary, *(encode(splits[s], vocabulary)
+                                       for s in ("train", "valid", "test")),
+                   source=kwargs.pop("source", None) or f"files:{train}", **kwargs)
+
+    @classmethod
+    def from_tokens(cls, train: Sequence, valid: Sequence, test: Sequence, *,
+                    vocabulary: Sequence[str] | None = None, name: str = "tokens",
+                    **kwargs) -> "TextSplits":
+        """Token streams of three sequences: words (strings; the vocabulary is the
+        training words by frequency, ``<unk>`` for unseen ones) or integer ids (with
+        ``vocabulary``, or ids ``0..max`` named ``"0"``, ``"1"``, ...).
+
+        Example::
+
+            text = TextSplits.from_tokens("a b a c".split(), "a b".split(), "c a".split())
+        """
+        streams = [list(train), list(valid), list(test)]
+        words = [t for stream in streams for t in stream[:1]]
+        if words and all(isinstance(t, str) for t in words):
+            vocabulary = vocabulary or (*build_vocabulary([streams[0]]), UNK)
+            index = {w: i for i, w in enumerate(vocabulary)}
+            if UNK not in index and any(w not in index for s in streams for w in s):
+                raise ValueError(f"a word is not in the vocabulary, which has no {UNK}.")
+            ids = [np.asarray([index.get(w, index.get(UNK)) for w in s], np.int32)
+                   for s in streams]
+        else:
+            ids = [np.asarray(s, np.int64) for s in streams]
+            if vocabulary is None:
+                largest = max(int(s.max()) for s in ids if len(s))
+                vocabulary = tuple(str(i) for i in range(largest + 1))
+        return cls(name, tuple(vocabulary), *ids, **kwargs)
 
     @property
     def num_classes(self) -> int:
@@ -199,21 +271,62 @@ def encode(sentences: Sequence[Sequence[str]], vocabulary: Sequence[str]) -> np.
     return np.asarray(ids, np.int32)
 
 
-def load_ptb(data_dir: str | None) -> TextSplits:
-    """Penn Treebank from ``data_dir``; ``DataNotFoundError`` naming a missing file."""
+def read_token_lines(path: str, what: str, keep_blank_lines: bool) -> list[list[str]]:
+    """The white-space separated words of each line of ``path`` (blank lines as empty
+    sentences if ``keep_blank_lines``); ``DataNotFoundError`` if it cannot be read."""
+    if not os.path.isfile(path):
+        raise DataNotFoundError(f"{path} does not exist ({what} text file).")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.split() for line in f if keep_blank_lines or line.strip()]
+    except UnicodeDecodeError as error:
+        raise DataNotFoundError(f"{path} is not UTF-8 text ({error.reason} at byte "
+                                f"{error.start}).") from None
+
+
+def load_token_files(name: str, data_dir: str | None, files: dict[str, str], help_text: str,
+                     keep_blank_lines: bool, source: str | None = None,
+                     add_unk: bool = False) -> TextSplits:
+    """Train/valid/test files ``files`` in ``data_dir``; the vocabulary is the training
+    split's words (with ``add_unk``, plus ``<unk>`` for words only valid/test have; else
+    such a word is an error, as in a corpus whose training text has ``<unk>`` already);
+    ``DataNotFoundError`` naming a missing file and where it comes from."""
     if not data_dir:
-        raise DataNotFoundError(f"--data_dir must name the directory of the PTB files. "
-                                f"{PTB_HELP}.")
+        raise DataNotFoundError(f"--data_dir must name the directory of the {name} files. "
+                                f"{help_text}.")
     splits = {}
-    for split, filename in PTB_FILES.items():
+    for split, filename in files.items():
         path = os.path.join(data_dir, filename)
         if not os.path.isfile(path):
-            raise DataNotFoundError(f"{path} does not exist. {PTB_HELP}.")
-        with open(path, encoding="utf-8") as f:
-            splits[split] = [line.split() for line in f if line.strip()]
+            raise DataNotFoundError(f"{path} does not exist. {help_text}.")
+        splits[split] = read_token_lines(path, split, keep_blank_lines)
     vocabulary = build_vocabulary(splits["train"])
-    return TextSplits("ptb", vocabulary, *(encode(splits[s], vocabulary)
-                                           for s in ("train", "valid", "test")))
+    unseen = {w for s in ("valid", "test") for line in splits[s] for w in line} - set(vocabulary)
+    if add_unk and unseen and UNK not in vocabulary:
+        vocabulary = (*vocabulary, UNK)
+    return TextSplits(name, vocabulary, *(encode(splits[s], vocabulary)
+                                          for s in ("train", "valid", "test")),
+                      source=source or name)
+
+
+def load_ptb(data_dir: str | None) -> TextSplits:
+    """Penn Treebank from ``data_dir``; ``DataNotFoundError`` naming a missing file."""
+    return load_token_files("ptb", data_dir, PTB_FILES, PTB_HELP, keep_blank_lines=False)
+
+
+def load_wikitext2(data_dir: str | None) -> TextSplits:
+    """WikiText-2 from ``data_dir`` (33,278 words with ``<unk>`` and ``<eos>``; blank
+    lines count, as in DARTS's and AWD-LSTM's reported perplexities)."""
+    return load_token_files("wikitext2", data_dir, WIKITEXT2_FILES, WIKITEXT2_HELP,
+                            keep_blank_lines=True)
+
+
+def load_text_dir(data_dir: str) -> TextSplits:
+    """``train.txt``, ``valid.txt`` and ``test.txt`` of a user's directory
+    (``--dataset=text:DIR``), read as WikiText-2."""
+    return load_token_files(os.path.basename(os.path.normpath(data_dir)) or "text", data_dir,
+                            TEXT_FILES, TEXT_HELP, keep_blank_lines=True,
+                            source=f"text:{data_dir}", add_unk=True)
 
 
 def load_python_docs(vocabulary_size: int = QUICKSTART_VOCAB) -> TextSplits:

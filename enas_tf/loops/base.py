@@ -13,14 +13,30 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 
 import keras
 import tensorflow as tf
+from absl import logging
 
+from enas_tf.components import get_components
 from enas_tf.training.checkpoints import RunCheckpoints
 from enas_tf.training.run_dir import model_state, setup_run, summary_writer
+
+
+def with_data_source(config, data):
+    """``config`` with ``dataset`` naming where ``data`` came from (``data.source``: a
+    ``--dataset`` value, or ``arrays:<fingerprint>`` for a user's arrays), so the data
+    given are the truth and ``config.json`` records them: a resume on other data is
+    refused in one line."""
+    source = getattr(data, "source", None)
+    if not source or getattr(config, "dataset", source) == source:
+        return config
+    if config.dataset != type(config)().dataset:  # the default: nothing to correct
+        logging.info("dataset=%s recorded as %s, the data given.", config.dataset, source)
+    return dataclasses.replace(config, dataset=source)
 
 
 class RunLoop:
@@ -34,8 +50,9 @@ class RunLoop:
     """
 
     def __init__(self, config, data, distribution: tf.distribute.Strategy | None = None):
-        self.config, self.data, self.distribution = setup_run(config.validate(), data,
-                                                              distribution)
+        config = with_data_source(config, data).validate()
+        get_components(config.search_space).check_data(config, data)
+        self.config, self.data, self.distribution = setup_run(config, data, distribution)
         tf.random.set_seed(self.config.seed)
         keras.utils.set_random_seed(self.config.seed)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done")

@@ -60,9 +60,12 @@ class FinalTraining(RunLoop):
                  strategy: tf.distribute.Strategy | None = None):
         super().__init__(config, data, strategy)
         config = self.config  # output_dir is per worker under multi-worker runs
-        if len(data.train[0]) < config.batch_size:
+        if data.num_examples("train") < config.batch_size:
             raise ValueError(f"batch_size={config.batch_size} is larger than the training "
-                             f"split ({len(data.train[0])} images).")
+                             f"split ({data.num_examples('train')} images).")
+        if not data.num_examples("test"):
+            raise ValueError(f"{data.name} has no test split to report on (from arrays: give "
+                             "test=(x, y)).")
         with self.distribution.scope():
             self.model = build_final_model(arc, config, data.num_classes, data.image_shape)
             self.optimizer = shared_weight_sgd(
@@ -81,7 +84,7 @@ class FinalTraining(RunLoop):
         Another run on the same ``output_dir`` is refused while this one runs."""
         cfg = self.config
         resume(cfg, self.manager, self.epoch)
-        steps = cfg.steps_for(len(self.data.train[0]))
+        steps = cfg.steps_for(self.data.num_examples("train"))
         logging.info("Final training on %s: %d epochs x %d steps, batch %d, %d replica(s).\n"
                      "architecture: %s\n%s", self.data.name, cfg.num_epochs, steps,
                      cfg.batch_size, self.distribution.num_replicas_in_sync,
@@ -150,7 +153,7 @@ class FinalTraining(RunLoop):
         return distributed_sgd_step(
             lambda x: self.model(x, training=True, return_aux=True),
             self.model.trainable_variables, self.optimizer, images, labels, self.distribution,
-            cfg.batch_size, cfg.l2_reg, cfg.aux_weight)
+            cfg.batch_size, cfg.l2_reg, cfg.aux_weight, cfg.label_smoothing)
 
     def _count_correct(self, images, labels):
         return distributed_count_correct(lambda x: self.model(x, training=False), images,

@@ -21,6 +21,7 @@ from absl import logging
 
 from enas_tf.components import get_components
 from enas_tf.data.pipeline import ImageSplits
+from enas_tf.data.sources import resolve_dataset
 from enas_tf.lookup import open_lookup
 from enas_tf.loops.base import RunLoop
 from enas_tf.loops.derive import benchmark_report, judge_architecture, search_facts
@@ -162,7 +163,7 @@ class Search(RunLoop):
                                               self.method.stat_names, self.method.accuracy_label,
                                               self.method.judge_caveat, self.metric)
         if self.lookup is not None:
-            result["benchmark"] = benchmark_report(self.lookup, cfg.benchmark_dataset,
+            result["benchmark"] = benchmark_report(self.lookup, self.benchmark_dataset(),
                                                    self.search_space, result)
         write_json(os.path.join(cfg.output_dir, ARC_FILE), result)
         key = f"valid_{self.metric.name}"
@@ -181,6 +182,17 @@ class Search(RunLoop):
                      os.path.join(cfg.output_dir, ARC_FILE), picture,
                      self.search_space.notation(arc), self.search_space.describe(arc))
         return result
+
+    def benchmark_dataset(self) -> str:
+        """The benchmark data set a derived cell is looked up on: ``benchmark_dataset``,
+        else the searched data's (``DataSource.benchmark_dataset``), else ``cifar10``."""
+        if self.config.benchmark_dataset:
+            return self.config.benchmark_dataset
+        try:
+            source = resolve_dataset(self.config.dataset)
+        except ValueError:
+            return "cifar10"
+        return source.benchmark_dataset or "cifar10"
 
     # --- internals -----------------------------------------------------------------
 

@@ -22,9 +22,10 @@ class SearchSettings(Settings):
         None, "Search (nb201): a NAS-Bench-201 results file to look the derived cell up in: "
         "the official NAS-Bench-201 .pth / NATS-Bench tss file (needs nas_201_api or "
         "nats_bench installed) or a JSON/CSV table (enas_tf.lookup).", resumable=True)
-    benchmark_dataset: str = option(
-        "cifar10", "Search: the benchmark data set whose accuracies are looked up (cifar10, "
-        "cifar10-valid, cifar100, ImageNet16-120).", resumable=True)
+    benchmark_dataset: str | None = option(
+        None, "Search: the benchmark data set whose accuracies are looked up (cifar10, "
+        "cifar10-valid, cifar100, ImageNet16-120); default: the one searched (nb201:cifar100 "
+        "-> cifar100, ...; CIFAR-10 and other data -> cifar10).", resumable=True)
     derive_num_samples: int = option(
         100, "Architectures sampled and scored when deriving the result.", minimum=1,
         resumable=True)

@@ -9,6 +9,12 @@ training, and concatenates its 4 intermediate nodes. With ``fixed_reduction`` th
 reduction cells are GDAS's fixed one (GDAS-FRC). An auxiliary head follows the second
 reduction cell; global average pooling and a dense classifier end the network.
 Drop-path's rate ramps linearly with the epoch to ``drop_path_prob`` (``set_training_progress``).
+
+``imagenet=True`` builds ``NetworkImageNet`` (ImageNet in the mobile setting): two
+stride-2 stems (3x3 conv to C/2, BN, ReLU, 3x3 conv to C, BN; then ReLU, 3x3 conv, BN)
+take 224x224 images to 28x28, the first cell reads a stem of twice its resolution
+(a factorized reduction), and the auxiliary head is ImageNet's (for 7x7 maps, no
+batch norm after its 2x2 conv, as the published experiments ran).
 """
 
 from __future__ import annotations
@@ -94,6 +100,57 @@ class DartsAuxHead(keras.layers.Layer):
         return {**super().get_config(), "num_classes": self.num_classes}
 
 
+def _stem_conv(filters: int, name: str) -> keras.layers.Conv2D:
+    return keras.layers.Conv2D(filters, 3, strides=2, padding="valid", use_bias=False,
+                               kernel_initializer=torch_init(), name=name)
+
+
+@keras.saving.register_keras_serializable(PACKAGE)
+class DartsImageNetStem(keras.layers.Layer):
+    """``NetworkImageNet``'s ``stem0`` and ``stem1``: ``call(images)`` -> ``(s0, s1)`` at
+    1/4 and 1/8 of the image's sides, both with ``filters`` channels."""
+
+    def __init__(self, filters: int, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.conv0a, self.bn0a = _stem_conv(filters // 2, "conv0a"), batch_norm(name="bn0a")
+        self.conv0b, self.bn0b = _stem_conv(filters, "conv0b"), batch_norm(name="bn0b")
+        self.conv1, self.bn1 = _stem_conv(filters, "conv1"), batch_norm(name="bn1")
+
+    def call(self, images, training=None):
+        x = tf.nn.relu(self.bn0a(self.conv0a(pad(images, 1)), training=training))
+        s0 = self.bn0b(self.conv0b(pad(x, 1)), training=training)
+        s1 = self.bn1(self.conv1(pad(tf.nn.relu(s0), 1)), training=training)
+        return s0, s1
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters}
+
+
+@keras.saving.register_keras_serializable(PACKAGE)
+class DartsImageNetAuxHead(keras.layers.Layer):
+    """``AuxiliaryHeadImageNet``: ReLU, 5x5 average pool (stride 2), 1x1 conv 128, BN,
+    ReLU, 2x2 conv 768, ReLU (its BN left out, as in the published runs), dense (input
+    7x7)."""
+
+    def __init__(self, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.conv1 = keras.layers.Conv2D(128, 1, use_bias=False, kernel_initializer=torch_init())
+        self.conv2 = keras.layers.Conv2D(768, 2, use_bias=False, kernel_initializer=torch_init())
+        self.bn1 = batch_norm()
+        self.classifier = keras.layers.Dense(num_classes, kernel_initializer=torch_init())
+
+    def call(self, x, training=None):
+        x = tf.nn.avg_pool2d(tf.nn.relu(x), 5, 2, "VALID")
+        x = tf.nn.relu(self.bn1(self.conv1(x), training=training))
+        x = tf.nn.relu(self.conv2(x))
+        return self.classifier(tf.reshape(x, [tf.shape(x)[0], -1]))
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
 @keras.saving.register_keras_serializable(PACKAGE)
 class FinalDartsNetwork(keras.Model):
     """The final network of a DARTS genotype (default: the paper's 20 cells, C=36).
@@ -106,30 +163,39 @@ class FinalDartsNetwork(keras.Model):
       drop_path_prob: drop-path rate at the end of training (0.2 in the paper).
       fixed_reduction: the reduction cells are GDAS's fixed one and ``arc`` is only the
         normal cell (16 integers; a ``darts_frc`` genotype).
+      imagenet: ``NetworkImageNet`` (the mobile setting: 14 cells, C=48, 224x224 images)
+        instead of ``NetworkCIFAR``.
 
     Example::
 
         arc = DartsSearchSpace().from_string("DARTS_V2")
         model = FinalDartsNetwork(arc).build_for((32, 32, 3))
+        mobile = FinalDartsNetwork(arc, num_cells=14, filters=48, num_classes=1000,
+                                   imagenet=True).build_for((224, 224, 3))
     """
 
     def __init__(self, arc: Sequence[int], num_cells: int = 20, filters: int = 36,
                  num_classes: int = 10, use_aux_head: bool = True, drop_path_prob: float = 0.2,
-                 stem_multiplier: int = 3, fixed_reduction: bool = False, **kwargs):
+                 stem_multiplier: int = 3, fixed_reduction: bool = False,
+                 imagenet: bool = False, **kwargs):
         kwargs.setdefault("name", "darts_final")
         super().__init__(**kwargs)
-        self.fixed_reduction = fixed_reduction
+        self.fixed_reduction, self.imagenet = fixed_reduction, imagenet
         self.search_space = DartsSearchSpace(fixed_reduction)
         self.arc = self.search_space.validate(arc)
         self.num_cells, self.filters, self.num_classes = num_cells, filters, num_classes
         self.use_aux_head, self.drop_path_prob = use_aux_head, drop_path_prob
         self.stem_multiplier = stem_multiplier
-        self.stem_conv = keras.layers.Conv2D(stem_multiplier * filters, 3, padding="valid",
-                                             use_bias=False, kernel_initializer=torch_init(),
-                                             name="stem_conv")
-        self.stem_bn = batch_norm(name="stem_bn")
+        if imagenet:
+            self.stem = DartsImageNetStem(filters, name="stem")
+        else:
+            self.stem_conv = keras.layers.Conv2D(stem_multiplier * filters, 3, padding="valid",
+                                                 use_bias=False, kernel_initializer=torch_init(),
+                                                 name="stem_conv")
+            self.stem_bn = batch_norm(name="stem_bn")
         normal, *reduce = self.search_space.split(self.arc)
-        self.cells, channels, reduction_prev = [], filters, False
+        # ImageNet's first cell reads stem0 at twice stem1's resolution.
+        self.cells, channels, reduction_prev = [], filters, imagenet
         self.aux_head_id = reduction_cells(num_cells)[1]
         for i in range(num_cells):
             reduction = i in reduction_cells(num_cells)
@@ -142,7 +208,8 @@ class FinalDartsNetwork(keras.Model):
                                  name=f"cell{i}_{'reduce' if reduction else 'normal'}")
             self.cells.append(cell)
             reduction_prev = reduction
-        self.aux_head = DartsAuxHead(num_classes, name="aux_head") if use_aux_head else None
+        aux_head = DartsImageNetAuxHead if imagenet else DartsAuxHead
+        self.aux_head = aux_head(num_classes, name="aux_head") if use_aux_head else None
         self.classifier = keras.layers.Dense(num_classes, kernel_initializer=torch_init(),
                                              name="classifier")
 
@@ -151,7 +218,10 @@ class FinalDartsNetwork(keras.Model):
         return self
 
     def call(self, images, training=None, return_aux=False):
-        s0 = s1 = self.stem_bn(self.stem_conv(pad(images, 1)), training=training)
+        if self.imagenet:
+            s0, s1 = self.stem(images, training=training)
+        else:
+            s0 = s1 = self.stem_bn(self.stem_conv(pad(images, 1)), training=training)
         aux_logits = None
         for i, cell in enumerate(self.cells):
             s0, s1 = s1, cell([s0, s1], training=training)
@@ -174,4 +244,5 @@ class FinalDartsNetwork(keras.Model):
         return {"name": self.name, "arc": list(self.arc), "num_cells": self.num_cells,
                 "filters": self.filters, "num_classes": self.num_classes,
                 "use_aux_head": self.use_aux_head, "drop_path_prob": self.drop_path_prob,
-                "stem_multiplier": self.stem_multiplier, "fixed_reduction": self.fixed_reduction}
+                "stem_multiplier": self.stem_multiplier, "fixed_reduction": self.fixed_reduction,
+                "imagenet": self.imagenet}

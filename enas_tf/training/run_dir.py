@@ -18,7 +18,7 @@ from enas_tf.distribute.strategies import make_strategy, worker_output_dir
 from enas_tf.training.checkpoints import RunCheckpoints
 from enas_tf.training.safety import (RunLock, RunStateError, check_output_dir,
                                     clear_run_files, restart_hint, writing)
-from enas_tf.training.schedules import cosine_restarts_lr
+from enas_tf.training.schedules import epoch_learning_rate
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
@@ -135,10 +135,9 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 def start_training_epoch(config, epoch: int, optimizer, data, strategy,
                          cutout_size: int = 0) -> tuple[float, Iterator]:
-    """Sets ``epoch``'s cosine-restart learning rate and returns it with a distributed
+    """Sets ``epoch``'s learning rate (``config``'s schedule) and returns it with a distributed
     iterator over the augmented training split in ``epoch``'s order."""
-    lr = cosine_restarts_lr(epoch, config.lr_max, config.lr_min, config.lr_t0,
-                            config.lr_t_mul)
+    lr = epoch_learning_rate(config, epoch)
     optimizer.learning_rate = lr
     dataset = data.dataset("train", config.batch_size,
                            shuffle_seed=epoch_seed(config.seed, epoch), augment=True,

@@ -15,6 +15,8 @@ from enas_tf.options import Settings, need, option
 
 # What ``grad_bound`` clips (``enas_tf.training.optimizers``).
 CLIP_MODES = ("per_variable", "global")
+# How the learning rate moves over the epochs (``enas_tf.training.schedules``).
+LR_SCHEDULES = ("cosine", "exponential")
 
 
 @dataclasses.dataclass
@@ -47,6 +49,15 @@ class TrainingSettings(Settings):
         0.0, "Coupled weight decay of the weights' SGD, added to the gradient as in PyTorch "
         "(DARTS); ENAS uses l2_reg in the loss instead.", minimum=0)
     jit_compile: bool = option(False, "Compile the train step with XLA.", resumable=True)
+    lr_schedule: str = option(
+        "cosine", "Final: the learning-rate schedule: cosine (restarts by lr_t0, lr_t_mul; "
+        "ENAS, DARTS on CIFAR) or exponential (lr_max * lr_decay**epoch; DARTS on "
+        "ImageNet).", choices=LR_SCHEDULES, modes=("final",))
+    lr_decay: float = option(0.97, "Final, exponential schedule: the factor per epoch.",
+                             within="(0, 1]", modes=("final",))
+    label_smoothing: float = option(
+        0.0, "Final: label smoothing of the training cross-entropy (and of the auxiliary "
+        "head's); DARTS's ImageNet recipe uses 0.1.", within="[0, 1)", modes=("final",))
 
     MODES = ("search", "final")
 

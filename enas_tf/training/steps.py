@@ -17,9 +17,17 @@ from enas_tf.distribute.collectives import broadcast_from_first_replica
 from enas_tf.data.metrics import ACCURACY, Metric
 
 
-def sum_cross_entropy(labels, logits):
-    return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.cast(labels, tf.int32), logits=logits))
+def sum_cross_entropy(labels, logits, label_smoothing: float = 0.0):
+    """Summed cross-entropy of integer ``labels``; with ``label_smoothing`` e, against
+    targets ``(1 - e) * one_hot + e / classes`` (DARTS's ``CrossEntropyLabelSmooth``)."""
+    labels = tf.cast(labels, tf.int32)
+    if not label_smoothing:
+        return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=labels, logits=logits))
+    log_probs = tf.nn.log_softmax(logits)
+    picked = -tf.gather(log_probs, labels, batch_dims=1)
+    uniform = -tf.reduce_mean(log_probs, axis=-1)
+    return tf.reduce_sum((1.0 - label_smoothing) * picked + label_smoothing * uniform)
 
 
 def count_correct_predictions(labels, logits):
@@ -39,7 +47,7 @@ def sum_replicas(strategy: tf.distribute.Strategy, value) -> tf.Tensor:
 
 def sgd_replica_step(forward, variables, optimizer, images, labels,
                      strategy: tf.distribute.Strategy, global_batch_size: int, l2_reg: float,
-                     aux_weight: float):
+                     aux_weight: float, label_smoothing: float = 0.0):
     """One replica's part of an SGD step: CE (+ aux CE) (+ L2), gradients, update.
 
     ``forward(images)`` returns ``(logits, aux_logits or None)``. Returns this replica's
@@ -47,10 +55,11 @@ def sgd_replica_step(forward, variables, optimizer, images, labels,
     """
     with tf.GradientTape() as tape:
         logits, aux_logits = forward(images)
-        ce = sum_cross_entropy(labels, logits) / global_batch_size
+        ce = sum_cross_entropy(labels, logits, label_smoothing) / global_batch_size
         loss = ce
         if aux_weight and aux_logits is not None:
-            loss += aux_weight * sum_cross_entropy(labels, aux_logits) / global_batch_size
+            loss += aux_weight * sum_cross_entropy(labels, aux_logits,
+                                                   label_smoothing) / global_batch_size
         if l2_reg:
             loss += l2_reg * l2_penalty(variables) / strategy.num_replicas_in_sync
     grads = tape.gradient(loss, variables)
@@ -60,11 +69,11 @@ def sgd_replica_step(forward, variables, optimizer, images, labels,
 
 def distributed_sgd_step(forward, variables, optimizer, images, labels,
                          strategy: tf.distribute.Strategy, global_batch_size: int,
-                         l2_reg: float, aux_weight: float):
+                         l2_reg: float, aux_weight: float, label_smoothing: float = 0.0):
     """A full SGD step under ``strategy``; returns (mean CE, accuracy) of the global batch."""
     def replica_step(images, labels):
         return sgd_replica_step(forward, variables, optimizer, images, labels, strategy,
-                                global_batch_size, l2_reg, aux_weight)
+                                global_batch_size, l2_reg, aux_weight, label_smoothing)
 
     ce, correct = strategy.run(replica_step, args=(images, labels))
     return (sum_replicas(strategy, ce), sum_replicas(strategy, correct) / global_batch_size)
