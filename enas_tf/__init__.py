@@ -18,6 +18,8 @@ The public API, usable from a notebook::
     lm = make_final_training(FinalConfig.for_space("rnn", dataset="python_docs",
                                                    hidden_size=128, num_epochs=5),
                              arc, text).run()    # arc: e.g. the rnn search's result["arc"]
+    mine = ImageSplits.from_arrays(x, y, validation_split=0.2)   # your own arrays
+    Search(SearchConfig.for_space("darts", num_layers=5, filters=8), mine).run()
 
 Importing the package registers every Keras layer and model it defines, so saved
 ``.keras`` models load with ``keras.models.load_model``.
@@ -29,7 +31,8 @@ from enas_tf.controllers.macro_controller import MacroController
 from enas_tf.controllers.micro_controller import MicroController
 from enas_tf.controllers.reinforce import Reinforce
 from enas_tf.controllers.rnn_controller import RecurrentCellController
-from enas_tf.data import DataNotFoundError, ImageSplits, TextSplits, load_dataset
+from enas_tf.data import (DataNotFoundError, DataSource, ImageSplits, TextSplits, load_dataset,
+                          register_dataset, resolve_dataset)
 from enas_tf.layers.rnn_cell import EnasRnnCell
 from enas_tf.export import load_architecture
 from enas_tf.models.darts_final import FinalDartsNetwork
@@ -76,5 +79,5 @@ __all__ = [
     "RecurrentCellController", "RecurrentCellSearchSpace", "RecurrentLanguageModel",
     "RecurrentSupernet", "TextSplits", "export_savedmodel", "make_final_training",
     "DrawConfig", "SearchStrategy", "StrategyContext", "register_space", "register_strategy",
-    "space_names", "strategy_names",
+    "space_names", "strategy_names", "DataSource", "register_dataset", "resolve_dataset",
 ]

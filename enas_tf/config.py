@@ -114,6 +114,7 @@ class RunConfig(Settings):
         this class's defaults (which are the micro space's)."""
         components = get_components(search_space)
         values = dict(components.defaults.get(cls.MODE, {}))
+        strategy = strategy or values.get("strategy")  # the space's own default strategy
         if strategy is None or cls.MODE != "search":
             return values
         own = get_strategy(strategy).space_defaults if strategy in STRATEGIES else {}

@@ -48,8 +48,12 @@ def _write_atomically(archive: keras.export.ExportArchive, path: str) -> str:
 
 
 def export_image_classifier(model: keras.Model, path: str, image_shape: Sequence[int],
-                            mean: Sequence[float], std: Sequence[float]) -> str:
+                            mean: Sequence[float], std: Sequence[float],
+                            pixels: bool = True) -> str:
     """Exports a trained image classifier with its input normalisation; returns the path.
+
+    ``pixels``: ``serve`` takes uint8 pixels (read on the [0, 1] scale); else float32
+    values as the training arrays held them (``ImageSplits.from_arrays`` of floats).
 
     Example:
 
@@ -66,15 +70,18 @@ def export_image_classifier(model: keras.Model, path: str, image_shape: Sequence
     mean = tf.constant(np.asarray(mean, np.float32))
     std = tf.constant(np.asarray(std, np.float32))
 
+    scale = 1.0 / 255.0 if pixels else 1.0
+
     def classify(images):
-        normalized = (tf.cast(images, tf.float32) / 255.0 - mean) / std
+        normalized = (tf.cast(images, tf.float32) * scale - mean) / std
         logits = model(normalized, training=False)
         return {"logits": logits, "probabilities": tf.nn.softmax(logits)}
 
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serve", classify, input_signature=[
-        tf.TensorSpec((None,) + image_shape, tf.uint8, name="images")])
+        tf.TensorSpec((None,) + image_shape, tf.uint8 if pixels else tf.float32,
+                      name="images")])
     archive.add_endpoint("serve_normalized", lambda images: model(images, training=False),
                          input_signature=[tf.TensorSpec((None,) + image_shape, tf.float32,
                                                         name="images")])
@@ -106,4 +113,5 @@ def export_savedmodel(model: keras.Model, path: str, data) -> str:
     (image statistics of ``ImageSplits``, the vocabulary of ``TextSplits``)."""
     if hasattr(data, "vocabulary"):
         return export_language_model(model, path, data.vocabulary)
-    return export_image_classifier(model, path, data.image_shape, data.mean, data.std)
+    return export_image_classifier(model, path, data.image_shape, data.mean, data.std,
+                                   pixels=getattr(data, "scale", 1.0 / 255.0) != 1.0)

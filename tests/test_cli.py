@@ -114,6 +114,7 @@ FLAG_FILES = (
     ("quickstart_gdas.cfg", "strategy='gdas'"),
     ("cifar_gdas_frc.cfg", "SearchConfig(search_space='darts_frc'"),
     ("cifar_gdas_frc_final.cfg", "FinalConfig(search_space='darts_frc'"),
+    ("cifar_gdas_final.cfg", "lr_schedule='warmup_cosine'"),
     # Each strategy's NB201 settings come from the space's defaults.
     ("cifar_nb201_gdas.cfg", "num_epochs=250"),
     ("cifar_nb201_darts.cfg", "num_epochs=50"),

@@ -20,7 +20,8 @@ def load_example(name):
 
 
 def test_every_example_has_a_test():
-    tested = {"keras_tuner_enas", "keras_tuner_supernet", "toy_strategy"}
+    tested = {"keras_tuner_enas", "keras_tuner_supernet", "toy_strategy",
+              "search_your_own_data"}
     assert {f[:-3] for f in os.listdir(os.path.join(ROOT, "examples"))
             if f.endswith(".py")} == tested
 
@@ -105,3 +106,17 @@ def test_a_strategy_written_outside_the_library_searches_through_its_loop(tmp_pa
         history = json.load(f)
     assert [record["epoch"] for record in history] == [1]
     assert set(history[0]) >= {"pool_accuracy", "pool_entropy", "most_likely_arc"}
+
+
+@pytest.mark.slow
+def test_the_own_data_example_searches_arrays_and_retrains_the_result(tmp_path, capsys):
+    result = load_example("search_your_own_data").main(
+        ["--search_epochs", "1", "--final_epochs", "1", "--directory", str(tmp_path)])
+    assert 0.0 <= result["random_mean"] <= 1.0 and 0.0 < result["test_accuracy"] <= 1.0
+    assert 0.0 < result["random_test_accuracy"] <= 1.0
+    assert result["genotype"].startswith("Genotype(normal=[")
+    printed = capsys.readouterr().out
+    assert "1198 train / 299 valid / 300 test images of (16, 16, 1), 10 classes" in printed
+    assert "random genotype retrained from scratch: test accuracy" in printed
+    for label in ("found", "random"):
+        assert os.path.exists(tmp_path / f"final_{label}" / "model.keras")

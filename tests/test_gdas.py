@@ -91,12 +91,15 @@ def test_a_sampled_darts_edge_runs_only_its_op_and_equals_the_one_hot_mixture(mo
 
 
 @pytest.mark.kernels
-def test_gdas_gradients_reach_every_alpha_but_only_the_sampled_ops_weights():
-    """Through the straight-through weights every alpha gets a gradient; weights of ops
-    no edge sampled get none (their branch never ran)."""
+@pytest.mark.parametrize("network", ["darts", "gdas"])
+def test_gdas_gradients_reach_every_alpha_but_only_the_sampled_ops_weights(network):
+    """Through the straight-through weights every alpha gets a gradient (in AutoDL's
+    network, through the chosen weight's softmax); weights of ops no edge sampled get
+    none (their branch never ran)."""
     keras.utils.set_random_seed(0)
     space = DartsSearchSpace()
-    supernet = DartsSupernet(space, num_cells=3, filters=4, num_classes=4).build_for((8, 8, 3))
+    supernet = DartsSupernet(space, num_cells=3, filters=4, num_classes=4,
+                             network=network).build_for((8, 8, 3))
     alphas = {cell: tf.Variable(tf.random.normal(shape, stddev=1e-3, seed=i))
               for i, (cell, shape) in enumerate(space.weight_shapes.items())}
     rng = tf.random.Generator.from_seed(5)

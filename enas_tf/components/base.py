@@ -41,8 +41,9 @@ class InputSizes:
         smallest = -(-self.minimum // self.multiple) * self.multiple
         if min(height, width) < self.minimum or height % self.multiple or width % self.multiple:
             rule = (f"multiples of {self.multiple}" if self.multiple > 1 else "")
-            rule += (" and " if rule and self.minimum > 1 else "") + (
-                f"at least {self.minimum}" if self.minimum > 1 else "")
+            least = self.minimum > self.multiple
+            rule += (" and " if rule and least else "") + (
+                f"at least {self.minimum}" if least else "")
             raise ValueError(
                 f"the {space} space needs image sides {rule} ({self.why}), got "
                 f"{height}x{width}; the smallest it takes is {smallest}x{smallest} (resize "

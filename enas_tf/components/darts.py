@@ -21,22 +21,29 @@ SEARCH_DEFAULTS = dict(
     grad_bound=5.0, grad_clip="global")
 FINAL_DEFAULTS = dict(
     num_layers=20, filters=36, batch_size=96, num_epochs=600, aux_weight=0.4,
-    keep_prob=1.0, drop_path_keep_prob=0.8, cutout=16, l2_reg=0.0, weight_decay=3e-4,
+    keep_prob=1.0, drop_path_keep_prob=0.8, cutout=16, cutout_rule="centre", l2_reg=0.0,
+    weight_decay=3e-4,
     lr_max=0.025, lr_min=0.0, lr_t0=600, lr_t_mul=1, momentum=0.9, nesterov=False,
     grad_bound=5.0, grad_clip="global")
 
 
 @dataclasses.dataclass
 class DartsNetworkSettings(Settings):
-    """Which of DARTS's final networks a genotype is trained in."""
+    """Which network searches the space, and which of DARTS's final networks a genotype
+    is trained in."""
 
+    search_network: str = option(
+        "darts", "DARTS space, search: darts (quark0/darts model_search: BN after pools) or "
+        "gdas (AutoDL's GDAS search network: no BN after pools, a sampled edge outputs "
+        "w_i * op_i(x) only, BN + ReLU before the global pooling; GDAS's default).",
+        choices=("darts", "gdas"), modes=("search",), exclusive=True)
     darts_network: str = option(
         "cifar", "DARTS final network: cifar (NetworkCIFAR: one 3x3 stem) or imagenet "
         "(NetworkImageNet, the mobile setting: two stride-2 stems, ImageNet's auxiliary "
         "head; flags/imagenet_darts_final.cfg).", choices=("cifar", "imagenet"),
         modes=("final",), exclusive=True)
 
-    MODES = ("final",)
+    MODES = ("search", "final")
 
 
 def input_sizes(config) -> InputSizes:
@@ -64,7 +71,8 @@ def make_supernet(space, config, num_classes: int):
     from enas_tf.supernet.darts import DartsSupernet
 
     return DartsSupernet(space, num_cells=config.num_layers, filters=config.filters,
-                         num_classes=num_classes)
+                         num_classes=num_classes,
+                         network=getattr(config, "search_network", "darts"))
 
 
 def make_final_model(space, arc, config, num_classes: int):

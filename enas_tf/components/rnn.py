@@ -67,6 +67,12 @@ class RecurrentSettings(Settings):
                                  "the loss.", minimum=0)
     init_range: float = option(0.04, "Recurrent space: weights start uniform in "
                                "[-init_range, init_range].", minimum=0)
+    search_decay: str = option(
+        "enas_lm", "Recurrent space, search: the l2_reg term: enas_lm (its code's "
+        "l2_loss(w**2) = sum(w^4)/2 over W_prev and the sampled kernels of nodes 2..N; at "
+        "init_range 0.04 about 5e-4 of a sum(w^2) term) or l2 (sum(w^2) over W_prev and "
+        "every sampled kernel, what the paper describes).", choices=("enas_lm", "l2"),
+        modes=("search",))
 
     MODES = ("search", "final")
 

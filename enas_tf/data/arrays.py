@@ -1,4 +1,5 @@
-"""A user's own images as ``ImageSplits``: numpy arrays or ``tf.data`` datasets.
+"""A user's own images made ready for ``ImageSplits``: numpy arrays or ``tf.data``
+datasets (``ImageSplits.from_arrays`` / ``from_tf_data`` build the splits from them).
 
 Takes the shapes Keras users have: ``[N, H, W]`` or ``[N, H, W, C]`` images of uint8
 pixels or floats, integer or one-hot labels, any number of classes. The image shape,
@@ -12,6 +13,8 @@ Example::
     digits = load_digits()
     splits = ImageSplits.from_arrays(digits.images, digits.target, validation_split=0.2)
     Search(SearchConfig.for_space("darts", batch_size=32), splits).run()
+
+Arguments and errors: ``ImageSplits.from_arrays``, documented with ``arrays_for_splits``.
 """
 
 from __future__ import annotations
@@ -21,17 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from enas_tf.data.pipeline import ImageSplits
-
 Pair = tuple[Any, Any]
 
 
-def image_splits_from_arrays(x, y, *, valid: Pair | None = None,
-                             validation_split: float | None = None,
-                             test: Pair | None = None, num_classes: int | None = None,
-                             name: str = "arrays", pad: int | None = None, flip: bool = True
-                             ) -> ImageSplits:
-    """Train/valid/test splits of a user's arrays.
+def arrays_for_splits(x, y, *, valid: Pair | None = None,
+                      validation_split: float | None = None, test: Pair | None = None,
+                      num_classes: int | None = None, name: str = "arrays",
+                      pad: int | None = None, flip: bool = True) -> dict[str, Any]:
+    """The keyword arguments of ``ImageSplits`` for a user's arrays: checked, converted
+    and split (``train``, ``valid``, ``test``, ``num_classes``, ``pad``, ``flip``,
+    ``name``, ``source``).
 
     Args:
       x, y: the training images (``[N, H, W]`` or ``[N, H, W, C]``; uint8 pixels 0..255,
@@ -89,28 +91,18 @@ def image_splits_from_arrays(x, y, *, valid: Pair | None = None,
     height, width = splits["train"][0].shape[1:3]
     if pad is None:
         pad = 4 if min(height, width) >= 32 else max(1, min(height, width) // 8)
-    return ImageSplits(name, train=splits["train"], valid=splits["valid"], test=splits["test"],
-                       num_classes=num_classes, pad=pad, flip=flip,
-                       source=f"arrays:{fingerprint(splits)}")
+    return dict(name=name, train=splits["train"], valid=splits["valid"], test=splits["test"],
+                num_classes=num_classes, pad=pad, flip=flip,
+                source=f"arrays:{fingerprint(splits)}")
 
 
-def image_splits_from_tf_data(train, valid=None, test=None, **kwargs) -> ImageSplits:
-    """Splits read once into memory from ``tf.data`` datasets.
-
-    Each dataset yields ``(image, label)`` pairs or ``{"image": ..., "label": ...}``
-    dicts, batched or not; a finite dataset of images of one size. ``kwargs`` are
-    ``image_splits_from_arrays``'s (``validation_split``, ``num_classes``, ...).
-
-    Example::
-
-        train = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
-        splits = ImageSplits.from_tf_data(train, valid_ds, test_ds)
-    """
+def arrays_of_datasets(train, valid=None, test=None) -> dict[str, Any]:
+    """``x``, ``y``, ``valid`` and ``test`` (``arrays_for_splits``'s) read once into
+    memory from finite ``tf.data`` datasets."""
     x, y = dataset_arrays(train, "train")
     pairs = {split: dataset_arrays(ds, split) for split, ds in (("valid", valid), ("test", test))
              if ds is not None}
-    return image_splits_from_arrays(x, y, valid=pairs.get("valid"), test=pairs.get("test"),
-                                    **kwargs)
+    return dict(x=x, y=y, valid=pairs.get("valid"), test=pairs.get("test"))
 
 
 def dataset_arrays(dataset, split: str) -> tuple[np.ndarray, np.ndarray]:

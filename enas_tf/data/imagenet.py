@@ -26,6 +26,8 @@ from enas_tf.data.pipeline import DataNotFoundError, PipelineOptions
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 SIZE, RESIZE = 224, 256
+# ILSVRC2012's split sizes, for a builder whose split information is not written yet.
+SPLIT_SIZES = {"train": 1_281_167, "validation": 50_000}
 MANUAL_HELP = ("TFDS cannot download ImageNet: put ILSVRC2012_img_train.tar and "
                "ILSVRC2012_img_val.tar (image-net.org) in {dir}/downloads/manual and rerun; TFDS "
                "prepares imagenet2012 there once (hours, about 150 GB)")
@@ -89,7 +91,9 @@ class StreamingImageSplits:
     def num_examples(self, split: str) -> int:
         if split not in self._SPLITS:
             return 0
-        return int(self.builder.info.splits[self._SPLITS[split]].num_examples)
+        name = self._SPLITS[split]
+        splits = self.builder.info.splits
+        return int(splits[name].num_examples) if name in splits else SPLIT_SIZES[name]
 
     def for_run(self, config) -> "StreamingImageSplits":
         splits = copy.copy(self)

@@ -14,12 +14,17 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from enas_tf.data.arrays import arrays_for_splits, arrays_of_datasets
+
+
+CUTOUT_RULES = ("corner", "centre")
+
 
 def cutout(image: tf.Tensor, size: int, corner: tf.Tensor) -> tf.Tensor:
-    """Zeroes the ``size`` x ``size`` patch whose top-left pixel is ``corner`` (row, col).
+    """Zeroes the ``size`` x ``size`` patch whose top-left pixel is ``corner`` (row, col;
+    it may lie outside the image).
 
-    The patch is clipped at the image border, as the official ENAS cutout (whose corner
-    is uniform over the image), so patches near the edge cover less.
+    The patch is clipped at the image border, so patches near the edge cover less.
     """
     height, width = tf.shape(image)[0], tf.shape(image)[1]
     rows, cols = tf.range(height)[:, None], tf.range(width)[None, :]
@@ -49,6 +54,20 @@ class PipelineOptions:
         options.experimental_distribute.auto_shard_policy = (
             tf.data.experimental.AutoShardPolicy.DATA)
         return options
+
+
+def cutout_corner(seed: tf.Tensor, size: int, height, width, rule: str = "corner"):
+    """Where a cutout patch starts and how large it is, by ``rule``: ``corner`` (ENAS:
+    the top-left pixel uniform over the image) or ``centre`` (DARTS's and AutoDL's
+    ``Cutout``: the centre uniform, the patch ``[c - size//2, c + size//2)``). On 32x32 with
+    size 16 they mask 150 and 196 pixels on average."""
+    point = tf.random.stateless_uniform([2], seed=seed, maxval=min(height, width),
+                                        dtype=tf.int32) if rule == "corner" else tf.stack([
+        tf.random.stateless_uniform([], seed=seed, maxval=height, dtype=tf.int32),
+        tf.random.stateless_uniform([], seed=seed + 3, maxval=width, dtype=tf.int32)])
+    if rule == "corner":
+        return point, size
+    return point - size // 2, 2 * (size // 2)
 
 
 def channel_statistics(images: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +121,7 @@ class ImageSplits:
     flip: bool = True  # random horizontal flips (wrong for digits and text).
     pipeline: PipelineOptions = dataclasses.field(default_factory=PipelineOptions)
     source: str | None = None  # where the data came from; default: ``python:<name>``
+    cutout_rule: str = "corner"  # where cutout's patch falls (``cutout_corner``)
     mean: np.ndarray = dataclasses.field(init=False)
     std: np.ndarray = dataclasses.field(init=False)
 
@@ -127,18 +147,25 @@ class ImageSplits:
 
     @classmethod
     def from_arrays(cls, x, y, **kwargs) -> "ImageSplits":
-        """Splits of a user's arrays (``enas_tf.data.arrays.image_splits_from_arrays``)."""
-        from enas_tf.data.arrays import image_splits_from_arrays
-
-        return image_splits_from_arrays(x, y, **kwargs)
+        """Splits of a user's arrays: ``x`` ``[N, H, W(, C)]`` uint8 or float images, ``y``
+        integer or one-hot labels; ``valid=(x, y)`` or ``validation_split`` (the last
+        examples, as Keras's ``fit``), ``test=(x, y)``, ``num_classes``, ``pad``, ``flip``,
+        ``name`` (``enas_tf.data.arrays.arrays_for_splits``). ``ValueError`` in one line
+        naming what does not fit."""
+        return cls(**arrays_for_splits(x, y, **kwargs))
 
     @classmethod
     def from_tf_data(cls, train, valid=None, test=None, **kwargs) -> "ImageSplits":
-        """Splits read once from ``tf.data`` datasets of (image, label) pairs
-        (``enas_tf.data.arrays.image_splits_from_tf_data``)."""
-        from enas_tf.data.arrays import image_splits_from_tf_data
+        """Splits read once into memory from finite ``tf.data`` datasets of ``(image,
+        label)`` pairs or ``{"image", "label"}`` dicts, batched or not; ``kwargs`` as
+        ``from_arrays``.
 
-        return image_splits_from_tf_data(train, valid, test, **kwargs)
+        Example::
+
+            train = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+            splits = ImageSplits.from_tf_data(train, valid_ds, test_ds)
+        """
+        return cls.from_arrays(**arrays_of_datasets(train, valid, test), **kwargs)
 
     def num_examples(self, split: str) -> int:
         """Images in ``split``."""
@@ -158,9 +185,12 @@ class ImageSplits:
         return ACCURACY
 
     def for_run(self, config) -> "ImageSplits":
-        """The same splits served with ``config``'s input-pipeline options."""
-        return self.with_pipeline(PipelineOptions(
+        """The same splits served with ``config``'s input-pipeline options and cutout
+        rule."""
+        splits = self.with_pipeline(PipelineOptions(
             config.data_parallel_calls, config.data_prefetch, config.data_threads))
+        splits.cutout_rule = getattr(config, "cutout_rule", self.cutout_rule)
+        return splits
 
     def steps_per_epoch(self, batch_size: int) -> int:
         """Batches in one pass over the training split."""
@@ -194,9 +224,9 @@ class ImageSplits:
         if self.flip:
             image = tf.image.stateless_random_flip_left_right(image, seed=seed[::-1])
         if cutout_size:
-            corner = tf.random.stateless_uniform([2], seed=seed + 1, maxval=min(height, width),
-                                                 dtype=tf.int32)
-            image = cutout(image, cutout_size, corner)
+            corner, size = cutout_corner(seed + 1, cutout_size, height, width,
+                                         self.cutout_rule)
+            image = cutout(image, size, corner)
         return image
 
     def dataset(self, split: str, batch_size: int, *, shuffle_seed: int | None = None,

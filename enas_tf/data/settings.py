@@ -36,6 +36,11 @@ class DataSettings(Settings):
         "its own (nb201:*, imagenet2012).", minimum=0, modes=("search", "final"), final=0)
     cutout: int = option(16, "Final: side of the cutout square in pixels; 0 disables.",
                          minimum=0, modes=("final",))
+    cutout_rule: str = option(
+        "corner", "Final: where the cutout square falls: corner (ENAS: its top-left pixel "
+        "uniform over the image, 150 px of a 16-px square masked on 32x32 on average) or "
+        "centre (DARTS, AutoDL: its centre uniform, 196 px; the DARTS spaces' default).",
+        choices=("corner", "centre"), modes=("final",))
     data_parallel_calls: int = option(
         -1, "Parallel calls of the tf.data augmentation map; -1 autotunes.", resumable=True)
     data_prefetch: int = option(

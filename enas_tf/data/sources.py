@@ -49,7 +49,6 @@ class DataSource:
         without loading the data.
       summary: a few words for ``--dataset``'s help.
       reads_data_dir: False for data shipped with an installed package.
-      fixed_splits: the splits are the data set's own (``num_valid`` is not used).
       benchmark_dataset: NAS-Bench-201's name for these data, if it has them.
       num_valid: the default size of the validation split held out of training.
     """
@@ -60,7 +59,6 @@ class DataSource:
     shape: Callable[[DataRequest], tuple[tuple[int, int, int] | None, int]]
     summary: str = ""
     reads_data_dir: bool = True
-    fixed_splits: bool = False
     benchmark_dataset: str | None = None
     num_valid: int = 5000
 
@@ -95,7 +93,7 @@ def _tfds_source(name: str) -> DataSource:
 
 def _npz_source(path: str) -> DataSource:
     def load(request):
-        from enas_tf.data.arrays import image_splits_from_arrays
+        from enas_tf.data.pipeline import ImageSplits
 
         arrays = _read_npz(path)
         x, y = arrays["x_train"], arrays["y_train"]
@@ -107,8 +105,8 @@ def _npz_source(path: str) -> DataSource:
             cut = len(x) - request.num_valid
             x, y, valid = x[:cut], y[:cut], (x[cut:], y[cut:])
         test = (arrays["x_test"], arrays["y_test"]) if "x_test" in arrays else None
-        splits = image_splits_from_arrays(x, y, valid=valid, test=test,
-                                          name=os.path.basename(path))
+        splits = ImageSplits.from_arrays(x, y, valid=valid, test=test,
+                                         name=os.path.basename(path))
         splits.source = f"npz:{path}"
         return splits
 
@@ -247,14 +245,14 @@ register_dataset(DataSource(
 register_dataset(DataSource(
     "imagenet2012", "images", summary="TFDS ImageNet, final training in the mobile setting",
     load=_loader("imagenet", "load_imagenet", uses=("data_dir", "download")),
-    shape=_fixed((224, 224, 3), 1000), fixed_splits=True, num_valid=0))
+    shape=_fixed((224, 224, 3), 1000), num_valid=0))
 for _name in ("cifar10-valid", "cifar100", "ImageNet16-120"):
     register_dataset(DataSource(
         f"nb201:{_name}", "images", summary="NAS-Bench-201's own splits",
         load=_loader("nb201", "load_nb201", _name, uses=("data_dir", "download")),
         shape=_fixed((16, 16, 3) if _name.startswith("ImageNet") else (32, 32, 3),
                      {"cifar10-valid": 10, "cifar100": 100}.get(_name, 120)),
-        fixed_splits=True, benchmark_dataset="cifar10" if _name == "cifar10-valid" else _name))
+        benchmark_dataset="cifar10" if _name == "cifar10-valid" else _name))
 register_dataset(DataSource(
     "ptb", "text", summary="Penn Treebank files in --data_dir",
     load=_loader("text", "load_ptb", uses=("data_dir",)), shape=_fixed(None, 10000)))

@@ -184,15 +184,39 @@ class DartsSearchSpace(MicroSearchSpace):
     # --- deriving a genotype from architecture weights ------------------------------
 
     def derive(self, *alphas) -> tuple[int, ...]:
-        """DARTS's derivation (``model_search.genotype``; GDAS's on this space too): per
-        node, the two incoming edges whose strongest non-``none`` softmax weight is
-        largest, each with its strongest non-``none`` op. ``alphas``: ``[14, 8]`` logits
-        per searched cell (normal, reduce)."""
+        """DARTS's derivation (``model_search.genotype``): per node, the two incoming
+        edges whose strongest non-``none`` softmax weight is largest, each with its
+        strongest non-``none`` op. ``alphas``: ``[14, 8]`` logits per searched cell
+        (normal, reduce)."""
+        values = []
+        for weights in self._softmax_without_none(alphas):
+            for node in range(2, NUM_NODES + 2):
+                rows = weights[edge_index(node, 0):edge_index(node, node)]
+                strongest = sorted(range(node), key=lambda j: -rows[j].max())[:2]
+                for source in strongest:
+                    values += [source, int(np.argmax(rows[source])) - 1]  # ops skip "none"
+        return self.validate(values)
+
+    def derive_top_pairs(self, *alphas) -> tuple[int, ...]:
+        """GDAS's derivation on this space (AutoDL-Projects ``search_model_gdas_nasnet``
+        ``genotype``): per node, the two largest (op, input) entries of softmax(alpha) over
+        all non-``none`` ops of all incoming edges; both may read the same input."""
+        values = []
+        for weights in self._softmax_without_none(alphas):
+            for node in range(2, NUM_NODES + 2):
+                rows = weights[edge_index(node, 0):edge_index(node, node)]
+                entries = [(rows[j, k], j, k) for j in range(node)
+                           for k in range(1, len(PRIMITIVES))]
+                for _, source, op in sorted(entries, key=lambda e: -e[0])[:2]:  # stable
+                    values += [source, op - 1]
+        return self.validate(values)
+
+    def _softmax_without_none(self, alphas) -> list[np.ndarray]:
+        """softmax(alpha) of each searched cell, its ``none`` column set to -inf."""
         if len(alphas) != len(self.cell_types):
             raise ValueError(f"need architecture weights for {len(self.cell_types)} cell(s) "
                              f"({', '.join(self.cell_types)}), got {len(alphas)}.")
-        values = []
-        none = PRIMITIVES.index("none")
+        cells = []
         for alpha in alphas:
             alpha = np.asarray(alpha, dtype=np.float64)
             if alpha.shape != (NUM_EDGES, len(PRIMITIVES)):
@@ -200,10 +224,6 @@ class DartsSearchSpace(MicroSearchSpace):
                                  f"{len(PRIMITIVES)}], got {list(alpha.shape)}.")
             weights = np.exp(alpha - alpha.max(axis=1, keepdims=True))
             weights /= weights.sum(axis=1, keepdims=True)
-            weights[:, none] = -np.inf  # ignored by both choices
-            for node in range(2, NUM_NODES + 2):
-                rows = weights[edge_index(node, 0):edge_index(node, node)]
-                strongest = sorted(range(node), key=lambda j: -rows[j].max())[:2]
-                for source in strongest:
-                    values += [source, int(np.argmax(rows[source])) - 1]  # ops skip "none"
-        return self.validate(values)
+            weights[:, PRIMITIVES.index("none")] = -np.inf  # never chosen
+            cells.append(weights)
+        return cells

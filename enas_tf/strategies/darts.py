@@ -4,7 +4,8 @@ Every shared-weight step first updates the architecture weights ``alpha`` (one
 ``[14, 8]`` tensor per cell type, initialised ``1e-3 * randn``) on a validation batch
 with Adam (lr 3e-4, betas (0.5, 0.999), coupled weight decay 1e-3), then the network
 weights on a training batch with the mixing weights ``softmax(alpha)``
-(``train_search.py``). First order: ``grad_alpha L_val(w, alpha)``. Second order
+(``train_search.py``); ``arch_step="after"`` swaps the two, as AutoDL's DARTS-V1 does
+on NAS-Bench-201. First order: ``grad_alpha L_val(w, alpha)``. Second order
 (``unrolled``, ``architect.py``): with ``xi`` the weights' learning rate,
 
     w'  = w - xi * (momentum * buf + grad_w L_train(w) + weight_decay * w)
@@ -30,7 +31,7 @@ from absl import logging
 
 from enas_tf.search_spaces.darts_pictures import draw_alphas
 from enas_tf.search_spaces.pictures import summary_image
-from enas_tf.options import Settings, option
+from enas_tf.options import Settings, need, option
 from enas_tf.strategies.base import (SearchStrategy, StrategyContext, register_strategy,
                                      softmax_entropy)
 from enas_tf.training.optimizers import CoupledAdam
@@ -58,12 +59,22 @@ class ArchitectureWeightSettings(Settings):
 
 @dataclasses.dataclass
 class DARTSSettings(ArchitectureWeightSettings):
-    """DARTS's own: the second-order gradient."""
+    """DARTS's own: the second-order gradient, and where the architecture step runs."""
 
     unrolled: bool = option(
         False, "DARTS: second-order architecture gradient (a virtual weight step and a "
         "finite-difference Hessian-vector product); off: first order.",
         exclusive="unrolled (the second-order gradient)")
+    arch_step: str = option(
+        "before", "DARTS: the architecture step of each step runs before the weight step "
+        "(quark0/darts) or after it, on the updated weights (AutoDL's DARTS-V1 on "
+        "NAS-Bench-201, this space's default); second order needs before.",
+        choices=("before", "after"), exclusive=True)
+
+    def check(self) -> None:
+        need(not (self.unrolled and self.arch_step == "after"),
+             "unrolled (the second-order gradient) takes its virtual step from the weights "
+             "before the weight step: give --arch_step=before.")
 
 
 @register_strategy
@@ -74,8 +85,9 @@ class DARTSStrategy(SearchStrategy):
     summary = "softmax-weighted architecture weights learned by gradient on the validation split"
     supernet_input = "mixing"
     settings = DARTSSettings
-    # AutoDL-Projects' DARTS-V1 on NAS-Bench-201: 50 epochs, one cosine period.
-    space_defaults = {"nb201": dict(num_epochs=50, lr_t0=50)}
+    # AutoDL-Projects' DARTS-V1 on NAS-Bench-201: 50 epochs, one cosine period, the
+    # weight step before the architecture step (exps/NAS-Bench-201-algos/DARTS-V1.py).
+    space_defaults = {"nb201": dict(num_epochs=50, lr_t0=50, arch_step="after")}
     stats_prefix = "arch"
     stat_names = ("accuracy", "entropy", "loss")
     accuracy_label = "validation accuracy of the weighted supernet (architecture steps)"
@@ -141,13 +153,24 @@ class DARTSStrategy(SearchStrategy):
 
     def _step(self, images, labels, valid_images, valid_labels):
         context, cfg = self.context, self.config
+        if cfg.arch_step == "after":  # DARTS-V1 of AutoDL: weights first
+            loss, accuracy = self._weight_step(images, labels)
+            sums = context.distribution.run(self._arch_step,
+                                            args=(after([loss], valid_images), valid_labels))
+            self.valid_sums.assign_add(sum_replicas(context.distribution, sums))
+            return loss, accuracy
         replica_step = self._unrolled_arch_step if cfg.unrolled else self._arch_step
         inputs = (valid_images, valid_labels) + ((images, labels) if cfg.unrolled else ())
         sums = context.distribution.run(replica_step, args=inputs)
         self.valid_sums.assign_add(sum_replicas(context.distribution, sums))
+        return self._weight_step(images, labels)
+
+    def _weight_step(self, images, labels):
+        """One SGD step of the weights under ``softmax(alpha)`` as it is now."""
+        context, cfg = self.context, self.config
 
         def forward(x):
-            # The mixing weights are read after the architecture step's update; the weight
+            # The mixing weights are read after any architecture step's update; the weight
             # step waits for them, so the two passes' activations never coexist.
             mixing = self.mixing()
             return context.supernet(after(mixing.values(), x), mixing, training=True), None

@@ -13,8 +13,9 @@ so the forward pass is one-hot (only op ``index`` runs on each edge, in a
 estimator). Every step is a weight step on a training batch, then an architecture step
 on a validation batch (first order), each with its own sample; ``tau`` falls linearly
 from ``tau_max`` to ``tau_min`` over the epochs, set once per epoch. The result is
-derived as GDAS does per space: DARTS's top-2 rule on the DARTS space, the strongest op
-per edge on NAS-Bench-201. (AutoDL resamples when the noise is infinite; drawing ``u``
+derived as GDAS does per space: on the DARTS space the two strongest (op, input)
+entries per node (``DartsSearchSpace.derive_top_pairs``; ``gdas_derivation="darts"``
+takes DARTS's rule instead), the strongest op per edge on NAS-Bench-201. (AutoDL resamples when the noise is infinite; drawing ``u``
 from ``[tiny, 1)`` keeps it finite instead.)
 """
 
@@ -63,6 +64,10 @@ class GDASSettings(ArchitectureWeightSettings):
 
     tau_max: float = option(10.0, "GDAS: Gumbel-softmax temperature of the first epoch.")
     tau_min: float = option(0.1, "GDAS: temperature of the last epoch (linear in between).")
+    gdas_derivation: str = option(
+        "gdas", "GDAS on the DARTS space: how the genotype is read off alpha: gdas (per node "
+        "the two strongest (op, input) entries, possibly of one input; AutoDL) or darts "
+        "(DARTS's two strongest distinct inputs).", choices=("gdas", "darts"), exclusive=True)
 
     def check(self) -> None:
         need(0.0 < self.tau_min <= self.tau_max,
@@ -71,8 +76,10 @@ class GDASSettings(ArchitectureWeightSettings):
 
 
 # AutoDL-Projects' GDAS on the DARTS space (GDAS.py / GDAS.sh): Nesterov SGD 0.025 ->
-# 0.001, weight decay 5e-4. On NAS-Bench-201 GDAS is the space's default strategy.
-ON_DARTS_SPACE = dict(nesterov=True, weight_decay=5e-4, lr_max=0.025, lr_min=0.001)
+# 0.001, weight decay 5e-4, AutoDL's search network (search_model_gdas_nasnet). On
+# NAS-Bench-201 GDAS is the space's default strategy.
+ON_DARTS_SPACE = dict(nesterov=True, weight_decay=5e-4, lr_max=0.025, lr_min=0.001,
+                      search_network="gdas")
 
 
 @register_strategy
@@ -149,6 +156,12 @@ class GDASStrategy(DARTSStrategy):
             loss, correct = self._ce(valid_images, valid_labels, self.sampled_mixing(noise))
         grads = tape.gradient(loss, list(self.alphas.values()))
         return self._apply_arch_gradients(grads, loss, correct, valid_labels)
+
+    def most_likely(self) -> tuple[int, ...]:
+        top_pairs = getattr(self.search_space, "derive_top_pairs", None)
+        if top_pairs is not None and self.config.gdas_derivation == "gdas":
+            return top_pairs(*self.cell_alphas())
+        return super().most_likely()
 
     def derive(self, seed: int) -> tuple[tuple[int, ...], dict[str, Any]]:
         arc, info = super().derive(seed)

@@ -11,6 +11,11 @@ norm without scale and offset in the cells, pools followed by such a BN, the 4
 intermediate nodes concatenated, global average pooling and a dense classifier. Over the
 ``darts_frc`` space the reduction cells are GDAS's fixed one (``GdasReductionCell``). Batch
 norm always uses batch statistics (see ``darts_edges``).
+
+``network="gdas"`` is the network AutoDL-Projects searches with GDAS on this space
+(``search_model_gdas_nasnet``, ``_frc_nasnet``): its pools have no BN, a sampled edge
+returns ``w[i] * op_i(x)`` only, and a BN (with scale and offset) and a ReLU
+(``lastact``) come before the global pooling.
 """
 
 from __future__ import annotations
@@ -30,13 +35,17 @@ from enas_tf.supernet.mixing import is_sampled
 from enas_tf.supernet.shared_ops import batch_stats_norm
 
 
+SEARCH_NETWORKS = ("darts", "gdas")
+
+
 class DartsSearchCell(keras.layers.Layer):
     """One search cell: 14 mixed edges; ``call([s0, s1], mixing [14, 8])``."""
 
-    def __init__(self, filters: int, reduction: bool, reduction_prev: bool, **kwargs):
+    def __init__(self, filters: int, reduction: bool, reduction_prev: bool,
+                 gdas: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.filters, self.reduction, self.reduction_prev = filters, reduction, reduction_prev
-        self.edges = [MixedEdge(filters, 2 if reduction and source < 2 else 1,
+        self.edges = [MixedEdge(filters, 2 if reduction and source < 2 else 1, gdas=gdas,
                                 name=f"edge{node}_{source}")
                       for node in range(2, NUM_NODES + 2) for source in range(node)]
 
@@ -85,6 +94,8 @@ class DartsSupernet(keras.Model):
     Args:
       num_cells: cells in all (DARTS ``layers``: 8 in search).
       filters: channels C of the first stage (16 in search; the stem has 3C).
+      network: ``"darts"`` (quark0/darts ``model_search``) or ``"gdas"`` (AutoDL's GDAS
+        search network on this space).
 
     Example::
 
@@ -94,11 +105,16 @@ class DartsSupernet(keras.Model):
     """
 
     def __init__(self, search_space: DartsSearchSpace, num_cells: int = 8, filters: int = 16,
-                 num_classes: int = 10, stem_multiplier: int = 3, **kwargs):
+                 num_classes: int = 10, stem_multiplier: int = 3, network: str = "darts",
+                 **kwargs):
         kwargs.setdefault("name", "darts_supernet")
         super().__init__(**kwargs)
         if num_cells < 3:
             raise ValueError(f"a DARTS network needs at least 3 cells, got {num_cells}.")
+        if network not in SEARCH_NETWORKS:
+            raise ValueError(f"network must be one of {', '.join(SEARCH_NETWORKS)}, got "
+                             f"{network!r}.")
+        self.network = network
         self.search_space, self.num_cells, self.filters = search_space, num_cells, filters
         self.stem_conv = keras.layers.Conv2D(stem_multiplier * filters, 3, padding="same",
                                              use_bias=False, kernel_initializer=torch_init(),
@@ -117,9 +133,15 @@ class DartsSupernet(keras.Model):
                                          always_batch_stats=True, name=f"cell{i}_fixed_reduce")
             else:
                 cell = DartsSearchCell(channels, reduction, reduction_prev,
-                                       name=f"cell{i}_{kind}")
+                                       gdas=network == "gdas", name=f"cell{i}_{kind}")
             self.cells.append(cell)
             reduction_prev = reduction
+        if network == "gdas":  # lastact: BN (scale, offset) and ReLU before the pooling
+            width = 4 * channels
+            self.lastact_gamma = self.add_weight(shape=(width,), initializer="ones",
+                                                 name="lastact_bn_gamma")
+            self.lastact_beta = self.add_weight(shape=(width,), initializer="zeros",
+                                                name="lastact_bn_beta")
         self.classifier = keras.layers.Dense(num_classes, kernel_initializer=torch_init(),
                                              name="classifier")
 
@@ -152,5 +174,8 @@ class DartsSupernet(keras.Model):
                 s0, s1 = s1, cell([s0, s1], training=True)
             else:
                 s0, s1 = s1, cell([s0, s1], mixing["reduce" if cell.reduction else "normal"])
+        if self.network == "gdas":
+            s1 = tf.nn.relu(batch_stats_norm(s1, tf.convert_to_tensor(self.lastact_gamma),
+                                             tf.convert_to_tensor(self.lastact_beta)))
         logits = self.classifier(tf.reduce_mean(s1, axis=[1, 2]))
         return (logits, None) if return_aux else logits

@@ -11,7 +11,9 @@ bodies, which cut the first call of the quick-start step from minutes to seconds
 
 Each primitive is the reference one (quark0/darts ``cnn/operations.py``, as in
 ``enas_tf.layers.darts_ops``): ReLU, PyTorch padding, depthwise conv, pointwise conv, BN
-without scale and offset; pools followed by such a BN (``MixedOp``). Batch norm uses the
+without scale and offset; pools followed by such a BN (``MixedOp``), except in AutoDL's
+GDAS search network (``gdas=True``: ``POOLING`` has no BN, and a sampled edge returns
+``w[i] * op_i(x)`` only, ``MixedOp.forward_gdas``). Batch norm uses the
 batch statistics only, in training and in evaluation, as the ENAS search supernets do:
 running averages of a mixture would describe no single genotype that is evaluated on it.
 """
@@ -60,13 +62,16 @@ def relu_conv_bn(x: tf.Tensor, kernel) -> tf.Tensor:
     return plain_norm(tf.nn.conv2d(tf.nn.relu(x), kernel, 1, "VALID"))
 
 
-def primitive(column: int, x: tf.Tensor, weights, strides: int) -> tf.Tensor:
+def primitive(column: int, x: tf.Tensor, weights, strides: int,
+              pool_norm: bool = True) -> tf.Tensor:
     """DARTS primitive ``PRIMITIVES[column]`` on ``x`` with an edge's weights
-    (``MixedEdge.weight_tensors()``); ``none`` is zeros at the output resolution."""
+    (``MixedEdge.weight_tensors()``); ``none`` is zeros at the output resolution; pools
+    are followed by a BN unless ``pool_norm`` is False (AutoDL's ``POOLING``)."""
     if column == 0:
         return tf.zeros_like(x[:, ::strides, ::strides, :])
     if column in (1, 2):
-        return plain_norm(torch_pool(x, "max" if column == 1 else "avg", strides))
+        pooled = torch_pool(x, "max" if column == 1 else "avg", strides)
+        return plain_norm(pooled) if pool_norm else pooled
     if column == 3:
         return x if strides == 1 else factorized_reduce(x, *weights[12:14])
     k = sum(2 * stages for *_, stages in CONV_PRIMITIVES[:column - 4])
@@ -83,32 +88,35 @@ NUM_PRIMITIVES = 4 + len(CONV_PRIMITIVES)
 
 
 @tf.function(experimental_attributes={"_noinline": True})
-def mixed_edge(x, mixing_row, weights, strides):
+def mixed_edge(x, mixing_row, weights, strides, gdas=False):
     """``sum_o mixing_row[o] * op_o(x)`` over DARTS's primitives (``PRIMITIVES`` order;
-    column 0, ``none``, is left out). ``weights``: ``MixedEdge.weight_tensors()``."""
+    column 0, ``none``, is left out). ``weights``: ``MixedEdge.weight_tensors()``;
+    ``gdas``: AutoDL's GDAS network's primitives (no BN after pools)."""
     w = tf.unstack(mixing_row)
-    return tf.add_n([w[c] * primitive(c, x, weights, strides)
+    return tf.add_n([w[c] * primitive(c, x, weights, strides, pool_norm=not gdas)
                      for c in range(1, NUM_PRIMITIVES)])
 
 
 @tf.function(experimental_attributes={"_noinline": True})
-def sampled_edge(x, weight_row, index, weights, strides):
+def sampled_edge(x, weight_row, index, weights, strides, gdas=False):
     """Only primitive ``index`` runs (``tf.switch_case``); the value and gradients of
-    ``enas_tf.supernet.mixing.sampled_output``."""
-    h = tf.switch_case(index, [lambda c=c: primitive(c, x, weights, strides)
+    ``enas_tf.supernet.mixing.sampled_output`` (``gdas``: AutoDL's GDAS form on this
+    space, ``w[i] * op_i(x)``, and no BN after pools)."""
+    h = tf.switch_case(index, [lambda c=c: primitive(c, x, weights, strides,
+                                                     pool_norm=not gdas)
                                for c in range(NUM_PRIMITIVES)])
-    return sampled_output(h, weight_row, index)
+    return sampled_output(h, weight_row, index, rest=not gdas)
 
 
 class MixedEdge(keras.layers.Layer):
     """The weights of one DARTS edge: two sep convs (two stages of depthwise and
     pointwise kernels each), two dilated convs, and for a stride-2 edge the factorized
     reduction that replaces ``skip_connect``. ``call(x, mixing_row)`` runs
-    ``mixed_edge``."""
+    ``mixed_edge``; ``gdas``: the edge of AutoDL's GDAS search network."""
 
-    def __init__(self, filters: int, strides: int, **kwargs):
+    def __init__(self, filters: int, strides: int, gdas: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.filters, self.strides = filters, strides
+        self.filters, self.strides, self.gdas = filters, strides, gdas
 
     def build(self, input_shape):
         channels = self.filters
@@ -137,8 +145,10 @@ class MixedEdge(keras.layers.Layer):
     def call(self, x, mixing_row, index=None):
         """The weighted edge, or with ``index`` the sampled one (``supernet.mixing``)."""
         if index is None:
-            return mixed_edge(x, mixing_row, self.weight_tensors(), self.strides)
-        return sampled_edge(x, mixing_row, index, self.weight_tensors(), self.strides)
+            return mixed_edge(x, mixing_row, self.weight_tensors(), self.strides, self.gdas)
+        return sampled_edge(x, mixing_row, index, self.weight_tensors(), self.strides,
+                            self.gdas)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "strides": self.strides}
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides,
+                "gdas": self.gdas}

@@ -8,7 +8,9 @@ runs, in a ``tf.switch_case``). A sampled edge returns
 
 with ``i = index[e]``: the value is ``op_i(x)`` when ``w`` is a one-hot row, and every
 ``w[o]`` still receives a gradient (GDAS's straight-through estimator, AutoDL-Projects
-``forward_gdas``). A discrete architecture is the sampled form with constant one-hot rows.
+``NAS201SearchCell.forward_gdas``). AutoDL's GDAS on the DARTS space returns only
+``w[i] * op_i(x)`` (``MixedOp.forward_gdas``): ``rest=False``, so only ``w[i]`` receives a
+gradient. A discrete architecture is the sampled form with constant one-hot rows.
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ def is_sampled(mixing) -> bool:
     return isinstance(mixing, SampledMixing)
 
 
-def sampled_output(h: tf.Tensor, weight_row: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
-    """``w[i] * h + sum_{o != i} w[o]`` for the op ``i = index`` whose output is ``h``."""
+def sampled_output(h: tf.Tensor, weight_row: tf.Tensor, index: tf.Tensor,
+                   rest: bool = True) -> tf.Tensor:
+    """``w[i] * h + sum_{o != i} w[o]`` for the op ``i = index`` whose output is ``h``;
+    with ``rest=False`` only ``w[i] * h``."""
     chosen = tf.gather(weight_row, index)
+    if not rest:
+        return chosen * h
     return chosen * h + (tf.reduce_sum(weight_row) - chosen)

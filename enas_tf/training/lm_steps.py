@@ -1,8 +1,8 @@
 """The compiled steps of language models (the recurrent space), search and final.
 
 One SGD step of truncated BPTT as enas_lm takes it: the hidden state carried over from
-the previous segment, CE + ``l2_reg * sum(w^2)`` + ``activation_reg * mean(h^2)`` +
-``slowness_reg * mean((h_t - h_{t-1})^2)``, the global-norm clip of the optimizer, and a
+the previous segment, CE + ``l2_reg`` times the weight-decay term (``weight_decay_term``)
++ ``activation_reg * mean(h^2)`` + ``slowness_reg * mean((h_t - h_{t-1})^2)``, the global-norm clip of the optimizer, and a
 learning rate scaled by ``segment length / bptt``. Segments have random lengths, so the
 step functions take ``[B, None]`` tokens and trace once.
 
@@ -23,14 +23,28 @@ from enas_tf.training.steps import SearchSteps
 TOKENS = tf.TensorSpec([None, None], tf.int32)
 
 
+def weight_decay_term(weights, form: str = "l2") -> tf.Tensor:
+    """``sum(w^2)`` over ``weights``; ``form="enas_lm"``: enas_lm's search term
+    ``tf.nn.l2_loss(w ** 2) = sum(w^4) / 2``."""
+    if form == "enas_lm":
+        return tf.add_n([tf.reduce_sum(tf.square(tf.square(w))) / 2.0 for w in weights])
+    return tf.add_n([tf.reduce_sum(tf.square(w)) for w in weights])
+
+
+def enas_lm_decayed(sampled) -> list:
+    """What enas_lm's search decays of the sampled weights ``[W_prev, k_1, ..., k_N]``:
+    ``W_prev`` and ``k_2 .. k_N`` (``var_s = [w_prev] + w_skip[1:]``)."""
+    return [sampled[0], *sampled[2:]]
+
+
 def language_model_loss(ce, outputs, weights, l2_reg: float, activation_reg: float,
-                        slowness_reg: float):
+                        slowness_reg: float, decay_form: str = "l2"):
     """The regularised training loss of a mean CE ``ce`` and the cell outputs
-    ``[B, T, H]``; ``weights`` are the decayed weights (enas_lm: the sampled ones in
-    search, all in final training; a proper ``sum(w^2)``, not enas_lm's ``sum(w^4)/2``)."""
+    ``[B, T, H]``; ``weights`` are the decayed weights (the sampled ones in search, all
+    in final training), by ``weight_decay_term(weights, decay_form)``."""
     loss = ce
     if l2_reg:
-        loss += l2_reg * tf.add_n([tf.reduce_sum(tf.square(w)) for w in weights])
+        loss += l2_reg * weight_decay_term(weights, decay_form)
     if activation_reg:
         loss += activation_reg * tf.reduce_mean(tf.square(outputs))
     if slowness_reg:
@@ -39,15 +53,16 @@ def language_model_loss(ce, outputs, weights, l2_reg: float, activation_reg: flo
 
 
 def bptt_sgd_step(forward: Callable, variables, optimizer, inputs, targets, state,
-                  base_lr, bptt: int, decayed: Callable, config):
+                  base_lr, bptt: int, decayed: Callable, config, decay_form: str = "l2"):
     """One step; ``forward(inputs, state) -> (logits, last state, outputs)``,
-    ``decayed() -> weights to decay``. Returns ``(mean CE, the last state)``."""
+    ``decayed() -> weights to decay`` (by ``decay_form``). Returns ``(mean CE, the last
+    state)``."""
     with tf.GradientTape() as tape:
         logits, last, outputs = forward(inputs, state)
         ce = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=targets, logits=logits))
         loss = language_model_loss(ce, outputs, decayed(), config.l2_reg, config.activation_reg,
-                                   config.slowness_reg)
+                                   config.slowness_reg, decay_form)
     grads = tape.gradient(loss, variables)
     scale = tf.cast(tf.shape(targets)[1], tf.float32) / float(bptt)
     optimizer.learning_rate.assign(base_lr * scale)
@@ -86,9 +101,17 @@ class LanguageSearchSteps(SearchSteps):
             lambda x, state: supernet(x, arc=arc, training=True, initial_state=state,
                                       return_state=True),
             supernet.trainable_variables, self.optimizer, inputs, targets, self.state,
-            self.base_lr, self.config.bptt, lambda: supernet.sampled_weights(arc), self.config)
+            self.base_lr, self.config.bptt, self._decayed(arc), self.config,
+            self.config.search_decay)
         self.state.assign(last)
         return ce, tf.exp(ce)
+
+    def _decayed(self, arc) -> Callable:
+        """The sampled weights the search decays: enas_lm's choice, or all of them."""
+        if self.config.search_decay == "enas_lm":
+            return lambda: enas_lm_decayed(self.supernet.sampled_weights(arc))
+        return lambda: self.supernet.sampled_weights(arc)
+
 
 
 def carried_sums(forward: Callable, batches: Iterable, batch_size: int, hidden_size: int,

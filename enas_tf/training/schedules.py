@@ -30,10 +30,31 @@ def exponential_lr(epoch: int, lr_max: float, decay: float) -> float:
     return lr_max * decay ** epoch
 
 
-def epoch_learning_rate(config, epoch: int) -> float:
-    """The learning rate of ``epoch`` under ``config``'s schedule (``lr_schedule``:
-    cosine restarts unless it says exponential)."""
-    if getattr(config, "lr_schedule", "cosine") == "exponential":
+def warmup_cosine_lr(epoch: int, progress: float, lr_max: float, lr_min: float,
+                     warmup: int, t_max: int) -> float:
+    """AutoDL-Projects' ``CosineAnnealingLR`` (``xautodl/procedures/optimizers.py``):
+    ``(epoch + progress) / warmup * lr_max`` during the warm-up (``progress``: the
+    fraction of the epoch done), then ``lr_min + (lr_max - lr_min) (1 + cos(pi (epoch -
+    warmup) / t_max)) / 2``, and ``lr_min`` from epoch ``t_max`` on (AutoDL passes its
+    epochs without the warm-up as the end, so GDAS's 5 + 295 epochs end with 5 at 0)."""
+    if epoch < 0:
+        raise ValueError(f"epoch must be >= 0, got {epoch}.")
+    if epoch < warmup:
+        return (epoch + progress) / warmup * lr_max
+    if epoch < t_max:
+        cosine = math.cos(math.pi * (epoch - warmup) / t_max)
+        return lr_min + (lr_max - lr_min) * (1.0 + cosine) / 2
+    return lr_min
+
+
+def epoch_learning_rate(config, epoch: int, progress: float = 0.0) -> float:
+    """The learning rate of ``epoch`` (``progress`` of it done) under ``config``'s
+    schedule (``lr_schedule``: cosine restarts unless it says otherwise)."""
+    schedule = getattr(config, "lr_schedule", "cosine")
+    if schedule == "exponential":
         return exponential_lr(epoch, config.lr_max, config.lr_decay)
+    if schedule == "warmup_cosine":
+        return warmup_cosine_lr(epoch, progress, config.lr_max, config.lr_min,
+                                config.lr_warmup_epochs, config.lr_t0)
     return cosine_restarts_lr(epoch, config.lr_max, config.lr_min, config.lr_t0,
                               config.lr_t_mul)

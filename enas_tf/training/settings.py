@@ -16,7 +16,7 @@ from enas_tf.options import Settings, need, option
 # What ``grad_bound`` clips (``enas_tf.training.optimizers``).
 CLIP_MODES = ("per_variable", "global")
 # How the learning rate moves over the epochs (``enas_tf.training.schedules``).
-LR_SCHEDULES = ("cosine", "exponential")
+LR_SCHEDULES = ("cosine", "exponential", "warmup_cosine")
 
 
 @dataclasses.dataclass
@@ -51,8 +51,13 @@ class TrainingSettings(Settings):
     jit_compile: bool = option(False, "Compile the train step with XLA.", resumable=True)
     lr_schedule: str = option(
         "cosine", "Final: the learning-rate schedule: cosine (restarts by lr_t0, lr_t_mul; "
-        "ENAS, DARTS on CIFAR) or exponential (lr_max * lr_decay**epoch; DARTS on "
-        "ImageNet).", choices=LR_SCHEDULES, modes=("final",))
+        "ENAS, DARTS on CIFAR), exponential (lr_max * lr_decay**epoch; DARTS on ImageNet) "
+        "or warmup_cosine (AutoDL's: a linear warm-up of lr_warmup_epochs, step by step, "
+        "then one cosine period of lr_t0 epochs from there, and lr_min from epoch lr_t0 on; "
+        "GDAS's retraining).", choices=LR_SCHEDULES, modes=("final",))
+    lr_warmup_epochs: int = option(
+        0, "Final, warmup_cosine schedule: epochs of linear warm-up.", minimum=0,
+        modes=("final",))
     lr_decay: float = option(0.97, "Final, exponential schedule: the factor per epoch.",
                              within="(0, 1]", modes=("final",))
     label_smoothing: float = option(
