@@ -87,7 +87,8 @@ def test_the_settings_of_a_space_or_strategy_live_in_its_own_module():
     assert get_components("macro").settings.__module__ == "enas_tf.components.macro"
     assert get_components("rnn").settings.__module__ == "enas_tf.components.rnn"
     assert {f.name for f in dataclasses.fields(get_strategy("gdas").settings)} == {
-        "arch_lr", "arch_weight_decay", "arch_beta1", "arch_beta2", "tau_max", "tau_min"}
+        "arch_lr", "arch_weight_decay", "arch_beta1", "arch_beta2", "tau_max", "tau_min",
+        "gdas_derivation"}
 
 
 @pytest.mark.parametrize("space, strategies", [
