@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zipfile
 from typing import Any, Callable
 
 from enas_tf.registry import Registry
@@ -128,11 +129,14 @@ def _read_npz(path: str) -> dict:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path} does not exist (--dataset=npz:PATH names a .npz file "
                                 "of x_train, y_train and optionally x_test, y_test).")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a .npz file (the zip of arrays numpy.savez writes).")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path} is not a numpy .npz file ({error}).") from None
+    except (OSError, ValueError) as error:  # object arrays, a damaged member
+        raise ValueError(f"{path} holds arrays numpy cannot read safely "
+                         f"({str(error).splitlines()[0]}).") from None
     missing = [k for k in ("x_train", "y_train") if k not in arrays]
     pairs = [(x, y) for x, y in (("x_valid", "y_valid"), ("x_test", "y_test"))
              if (x in arrays) != (y in arrays)]

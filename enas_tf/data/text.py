@@ -42,7 +42,7 @@ WIKITEXT2_HELP = ("WikiText-2 (Merity et al.) is wikitext-2-v1.zip from "
                   "https://s3.amazonaws.com/research.metamind.io/wikitext/; copy "
                   "wikitext-2/wiki.{train,valid,test}.tokens into --data_dir")
 TEXT_FILES = {split: f"{split}.txt" for split in ("train", "valid", "test")}
-TEXT_HELP = ("a text directory holds train.txt, valid.txt and test.txt: words separated "
+TEXT_HELP = ("A text directory holds train.txt, valid.txt and test.txt: words separated "
              "by spaces, one sentence (or paragraph) a line")
 QUICKSTART_VOCAB = 2000  # words of the Python-docs corpus, <unk> and <eos> included
 
