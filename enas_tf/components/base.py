@@ -29,7 +29,8 @@ class InputSizes:
     Example::
 
         InputSizes(multiple=4, why="two factorized reductions").check("darts", (30, 30, 3))
-        # ValueError: the darts space needs image sides that are multiples of 4 (two ...)
+        # ValueError: the darts space needs image sides multiples of 4 (two factorized
+        # reductions), got 30x30; the smallest it takes is 4x4 (resize or pad the images).
     """
 
     multiple: int = 1
