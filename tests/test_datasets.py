@@ -24,7 +24,8 @@ def test_cifar100_loads_through_tfds(tmp_path):
         splits = load_dataset("cifar100", data_dir=str(tmp_path), num_valid=10, download=False)
     assert splits.image_shape == (32, 32, 3) and splits.num_classes == 100
     assert [splits.num_examples(s) for s in ("train", "valid", "test")] == [30, 10, 40]
-    assert splits.source == "cifar100" and resolve_dataset("cifar100").benchmark_dataset == "cifar100"
+    assert splits.source == "cifar100"
+    assert resolve_dataset("cifar100").benchmark_dataset == "cifar100"
 
 
 def test_any_tfds_image_set_by_name(tmp_path):

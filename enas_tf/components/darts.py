@@ -52,7 +52,8 @@ def input_sizes(config) -> InputSizes:
     aux = config.MODE == "final" and config.aux_weight > 0
     if getattr(config, "darts_network", "cifar") == "imagenet":
         return InputSizes(32, 224 if aux else 32, "three stride-2 stems and two factorized "
-                          "reductions" + (", then the auxiliary head's 5x5 pooling" if aux else ""))
+                          "reductions" + (", then the auxiliary head's 5x5 pooling" if aux
+                                          else ""))
     search = config.MODE == "search" and config.search_space == "darts"
     multiple = 4 if search else 2
     why = "factorized reductions of even sides" + (

@@ -38,9 +38,7 @@ def load_dataset(name: "str | DataSource", data_dir: str | None = None,
     if data_dir and not source.reads_data_dir:
         raise DataNotFoundError(f"{source.name} is bundled with an installed package and reads "
                                 f"no data directory; drop --data_dir={data_dir}.")
-    splits = source.load(source.request(data_dir, num_valid, download, seed))
-    splits.source = source.name  # what config.json records (and a resume loads again)
-    return splits
+    return source.splits(source.request(data_dir, num_valid, download, seed))
 
 
 __all__ = ["DATASETS", "DataNotFoundError", "DataRequest", "DataSource", "ImageSplits",

@@ -55,9 +55,7 @@ def arrays_for_splits(x, y, *, valid: Pair | None = None,
     """
     if valid is not None and validation_split is not None:
         raise ValueError("give valid=(x, y) or validation_split, not both.")
-    images, labels = _images(x, "x"), _labels(y, "y")
-    if len(images) != len(labels):
-        raise ValueError(f"x has {len(images)} images but y has {len(labels)} labels.")
+    images, labels = _pair(x, y, "")
     if validation_split is not None:
         if not 0.0 < validation_split < 1.0:
             raise ValueError(f"validation_split must be in (0, 1), got {validation_split}.")
@@ -74,11 +72,7 @@ def arrays_for_splits(x, y, *, valid: Pair | None = None,
             continue
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise ValueError(f"{split} must be an (x, y) pair of arrays.")
-        split_images, split_labels = _images(pair[0], f"{split} x"), _labels(pair[1], f"{split} y")
-        if len(split_images) != len(split_labels):
-            raise ValueError(f"{split} has {len(split_images)} images but "
-                             f"{len(split_labels)} labels.")
-        splits[split] = (split_images, split_labels)
+        splits[split] = _pair(*pair, f"{split} ")
     shapes = {split: images.shape[1:] for split, (images, _) in splits.items() if len(images)}
     if len(set(shapes.values())) > 1:
         raise ValueError("the splits' images differ in shape: " + ", ".join(
@@ -88,12 +82,28 @@ def arrays_for_splits(x, y, *, valid: Pair | None = None,
         splits = {split: (images.astype(np.float32), labels)
                   for split, (images, labels) in splits.items()}
     num_classes = _num_classes(num_classes, y, splits)
-    height, width = splits["train"][0].shape[1:3]
     if pad is None:
-        pad = 4 if min(height, width) >= 32 else max(1, min(height, width) // 8)
+        pad = default_pad(splits["train"][0].shape[1:3])
     return dict(name=name, train=splits["train"], valid=splits["valid"], test=splits["test"],
                 num_classes=num_classes, pad=pad, flip=flip,
                 source=f"arrays:{fingerprint(splits)}")
+
+
+def default_pad(image_size) -> int:
+    """Padding before the random crop for images of ``image_size`` (height, width): 4
+    pixels from 32 up (CIFAR), else a side's eighth, at least 1 (digits 1, 16x16 2)."""
+    side = min(int(d) for d in image_size)
+    return 4 if side >= 32 else max(1, side // 8)
+
+
+def hold_out_last(images, labels, count: int):
+    """``(train, valid)`` pairs: the last ``count`` examples validate (``num_valid``);
+    ``ValueError`` if none would be left to train on."""
+    if count >= len(images):
+        raise ValueError(f"num_valid={count} leaves no training images "
+                         f"(the training split has {len(images)}).")
+    cut = len(images) - count
+    return (images[:cut], labels[:cut]), (images[cut:], labels[cut:])
 
 
 def arrays_of_datasets(train, valid=None, test=None) -> dict[str, Any]:
@@ -144,6 +154,15 @@ def fingerprint(splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
             digest.update(f"{split}{array.shape}{array.dtype}".encode())
             digest.update(np.ascontiguousarray(array).data)
     return digest.hexdigest()[:12]
+
+
+def _pair(x, y, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    """Checked images and labels of one split (``prefix``: ``""``, ``"valid "``, ...)."""
+    images, labels = _images(x, f"{prefix}x"), _labels(y, f"{prefix}y")
+    if len(images) != len(labels):
+        raise ValueError(f"{prefix}x has {len(images)} images but {prefix}y has "
+                         f"{len(labels)} labels.")
+    return images, labels
 
 
 def _images(x, what: str) -> np.ndarray:

@@ -16,6 +16,7 @@ import pickle
 
 import numpy as np
 
+from enas_tf.data.arrays import hold_out_last
 from enas_tf.data.pipeline import DataNotFoundError, ImageSplits
 
 TRAIN_FILES = tuple(f"train_data_batch_{i}" for i in range(1, 11))
@@ -67,11 +68,7 @@ def load_imagenet16(data_dir: str | None, num_valid: int = 5000,
     """ImageNet16-120 with the last ``num_valid`` training images as the validation split
     and the 6,000 validation images as the test split (NAS-Bench-201's own halves:
     ``nb201:ImageNet16-120``)."""
-    (images, labels), test = load_imagenet16_arrays(data_dir, num_classes)
-    if num_valid >= len(images):
-        raise ValueError(f"num_valid={num_valid} leaves no training images "
-                         f"(the training split has {len(images)}).")
-    cut = len(images) - num_valid
-    return ImageSplits(f"imagenet16-{num_classes}", train=(images[:cut], labels[:cut]),
-                       valid=(images[cut:], labels[cut:]), test=test,
+    train, test = load_imagenet16_arrays(data_dir, num_classes)
+    train, valid = hold_out_last(*train, num_valid)
+    return ImageSplits(f"imagenet16-{num_classes}", train=train, valid=valid, test=test,
                        num_classes=num_classes, pad=2, source=f"imagenet16-{num_classes}")

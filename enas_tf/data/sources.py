@@ -13,7 +13,7 @@ Example::
 
     source = resolve_dataset("tfds:mnist")
     source.kind                          # "images"
-    splits = source.load(DataRequest(num_valid=5000))
+    splits = source.splits(source.request(num_valid=5000))
 """
 
 from __future__ import annotations
@@ -67,6 +67,13 @@ class DataSource:
         return DataRequest(data_dir, self.num_valid if num_valid is None else num_valid,
                            download, seed)
 
+    def splits(self, request: DataRequest):
+        """The loaded splits, their ``source`` this value (what ``config.json`` records
+        and a resume loads again)."""
+        splits = self.load(request)
+        splits.source = self.name
+        return splits
+
 
 DATASETS: Registry[DataSource] = Registry("data set")
 
@@ -94,22 +101,18 @@ def _tfds_source(name: str) -> DataSource:
 
 def _npz_source(path: str) -> DataSource:
     def load(request):
+        from enas_tf.data.arrays import hold_out_last
         from enas_tf.data.pipeline import ImageSplits
 
         arrays = _read_npz(path)
-        x, y = arrays["x_train"], arrays["y_train"]
-        valid = (arrays["x_valid"], arrays["y_valid"]) if "x_valid" in arrays else None
-        if valid is None and request.num_valid:
-            if request.num_valid >= len(x):
-                raise ValueError(f"num_valid={request.num_valid} leaves no training images "
-                                 f"({path} has {len(x)}).")
-            cut = len(x) - request.num_valid
-            x, y, valid = x[:cut], y[:cut], (x[cut:], y[cut:])
+        (x, y), valid = (arrays["x_train"], arrays["y_train"]), None
+        if "x_valid" in arrays:
+            valid = (arrays["x_valid"], arrays["y_valid"])
+        elif request.num_valid:
+            (x, y), valid = hold_out_last(x, y, request.num_valid)
         test = (arrays["x_test"], arrays["y_test"]) if "x_test" in arrays else None
-        splits = ImageSplits.from_arrays(x, y, valid=valid, test=test,
-                                         name=os.path.basename(path))
-        splits.source = f"npz:{path}"
-        return splits
+        return ImageSplits.from_arrays(x, y, valid=valid, test=test,
+                                       name=os.path.basename(path))
 
     def shape(request):
         arrays = _read_npz(path)
@@ -170,13 +173,32 @@ def _given_in_python(value: str) -> DataSource:
     return DataSource(value, None, load=load, shape=load, summary="given from Python")
 
 
-# prefix -> (what follows it, the source it makes); the last three name data given in
-# Python (``ImageSplits.from_arrays``, ``TextSplits.from_files``, a constructor).
-FORMS: dict[str, tuple[str, Callable[[str], DataSource]]] = {
-    "tfds": ("NAME", _tfds_source), "npz": ("PATH", _npz_source),
-    "text": ("DIR", _text_source), "arrays": ("FINGERPRINT", _given_in_python),
-    "files": ("PATH", _given_in_python), "python": ("NAME", _given_in_python)}
-LISTED_FORMS = ("tfds", "npz", "text")  # the forms a user types
+@dataclasses.dataclass(frozen=True)
+class Form:
+    """A prefixed ``--dataset`` value: ``PREFIX:ARGUMENT`` makes a source (``make``);
+    ``kind`` None for the records of data given in Python, which no user types."""
+
+    argument: str
+    make: Callable[[str], DataSource]
+    kind: str | None = None
+    help: str = ""
+
+
+FORMS: dict[str, Form] = {
+    "tfds": Form("NAME", _tfds_source, "images", "any TFDS image classification data set"),
+    "npz": Form("PATH", _npz_source, "images",
+                "arrays x_train, y_train, optional x_valid/y_valid, x_test/y_test"),
+    "text": Form("DIR", _text_source, "text", "train.txt, valid.txt, test.txt"),
+    # Records of data given in Python (ImageSplits.from_arrays, TextSplits.from_files,
+    # a constructor).
+    "arrays": Form("FINGERPRINT", _given_in_python), "files": Form("PATH", _given_in_python),
+    "python": Form("NAME", _given_in_python)}
+
+
+def _typed_forms(kind: str | None = None) -> list[str]:
+    """``PREFIX:ARGUMENT`` of the forms a user types (holding ``kind``, if given)."""
+    return [f"{prefix}:{form.argument}" for prefix, form in FORMS.items()
+            if form.kind is not None and kind in (None, form.kind)]
 
 
 def resolve_dataset(value: "str | DataSource") -> DataSource:
@@ -187,9 +209,9 @@ def resolve_dataset(value: "str | DataSource") -> DataSource:
         return DATASETS.get(value)
     prefix, _, rest = str(value).partition(":")
     if prefix in FORMS and rest:
-        return FORMS[prefix][1](rest)
+        return FORMS[prefix].make(rest)
     raise ValueError(f"unknown dataset {value!r}; choose {', '.join(DATASETS.names())}, or "
-                     f"{', '.join(f'{p}:{FORMS[p][0]}' for p in LISTED_FORMS)}.")
+                     f"{', '.join(_typed_forms())}.")
 
 
 def dataset_kind(value: str) -> str | None:
@@ -200,31 +222,32 @@ def dataset_kind(value: str) -> str | None:
 
 def datasets_of_kind(kind: str) -> tuple[str, ...]:
     """The named data sets and forms holding ``kind``, for messages."""
-    forms = {"images": ("tfds:NAME", "npz:PATH"), "text": ("text:DIR",)}
-    return tuple(s.name for s in DATASETS if s.kind == kind) + forms.get(kind, ())
+    return tuple(s.name for s in DATASETS if s.kind == kind) + tuple(_typed_forms(kind))
 
 
 def dataset_help() -> str:
     """``--dataset``'s help, listing every registered source and form."""
     named = "; ".join(f"{s.name} ({s.summary})" for s in DATASETS)
-    return ("Data: " + named + "; or tfds:NAME (any TFDS image classification data set), "
-            "npz:PATH (arrays x_train, y_train, optional x_valid/y_valid, x_test/y_test), "
-            "text:DIR (train.txt, valid.txt, test.txt).")
+    forms = ", ".join(f"{prefix}:{form.argument} ({form.help})"
+                      for prefix, form in FORMS.items() if form.kind is not None)
+    return f"Data: {named}; or {forms}."
 
 
 # --- the named data sets ---------------------------------------------------------------
 
 
-def _loader(module: str, function: str, *args, **fixed) -> Callable[[DataRequest], Any]:
-    """A ``load`` calling ``enas_tf.data.<module>.<function>`` when the data are needed
-    (so naming a data set imports nothing heavy)."""
+def _loader(module: str, function: str, *args, uses: tuple[str, ...]
+            ) -> Callable[[DataRequest], Any]:
+    """A ``load`` calling ``enas_tf.data.<module>.<function>(*args, **the request's
+    fields named in uses)`` when the data are needed (so naming a data set imports
+    nothing heavy)."""
     def load(request: DataRequest):
         import importlib
 
         call = getattr(importlib.import_module(f"enas_tf.data.{module}"), function)
         values = {"data_dir": request.data_dir, "num_valid": request.num_valid,
                   "download": request.download, "seed": request.seed}
-        return call(*args, **{k: v for k, v in values.items() if k in fixed["uses"]})
+        return call(*args, **{k: v for k, v in values.items() if k in uses})
 
     return load
 

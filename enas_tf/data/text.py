@@ -98,13 +98,10 @@ class TextSplits:
             setattr(self, split, tokens)
         if len(self.train) < 2:
             raise ValueError(f"{self.name}: the training split must hold tokens.")
-        largest = max(int(getattr(self, s).max()) for s in ("train", "valid", "test")
-                      if len(getattr(self, s)))
-        if largest >= len(self.vocabulary) or min(
-                int(getattr(self, s).min()) for s in ("train", "valid", "test")
-                if len(getattr(self, s))) < 0:
+        ids = np.concatenate([self.train, self.valid, self.test])
+        if ids.min() < 0 or ids.max() >= len(self.vocabulary):
             raise ValueError(f"{self.name}: token ids must be in 0..{len(self.vocabulary) - 1} "
-                             f"(the vocabulary), got {largest}.")
+                             f"(the vocabulary), got {ids.min()}..{ids.max()}.")
         self.source = self.source or f"python:{self.name}"
 
     @classmethod
@@ -120,7 +117,8 @@ class TextSplits:
             text = TextSplits.from_files("train.txt", "valid.txt", "test.txt")
         """
         paths = {"train": train, "valid": valid, "test": test}
-        splits = {split: read_token_lines(path, split, keep_blank_lines=True)
+        splits = {split: read_token_lines(path, keep_blank_lines=True,
+                                          missing=f"{path} does not exist ({split} text file).")
                   for split, path in paths.items()}
         vocabulary = build_vocabulary(splits["train"], vocabulary_size)
         if vocabulary_size is None and UNK not in vocabulary:
@@ -271,11 +269,12 @@ def encode(sentences: Sequence[Sequence[str]], vocabulary: Sequence[str]) -> np.
     return np.asarray(ids, np.int32)
 
 
-def read_token_lines(path: str, what: str, keep_blank_lines: bool) -> list[list[str]]:
+def read_token_lines(path: str, keep_blank_lines: bool, missing: str) -> list[list[str]]:
     """The white-space separated words of each line of ``path`` (blank lines as empty
-    sentences if ``keep_blank_lines``); ``DataNotFoundError`` if it cannot be read."""
+    sentences if ``keep_blank_lines``); ``DataNotFoundError`` if it cannot be read
+    (``missing``: the message when it does not exist)."""
     if not os.path.isfile(path):
-        raise DataNotFoundError(f"{path} does not exist ({what} text file).")
+        raise DataNotFoundError(missing)
     try:
         with open(path, encoding="utf-8") as f:
             return [line.split() for line in f if keep_blank_lines or line.strip()]
@@ -297,9 +296,8 @@ def load_token_files(name: str, data_dir: str | None, files: dict[str, str], hel
     splits = {}
     for split, filename in files.items():
         path = os.path.join(data_dir, filename)
-        if not os.path.isfile(path):
-            raise DataNotFoundError(f"{path} does not exist. {help_text}.")
-        splits[split] = read_token_lines(path, split, keep_blank_lines)
+        splits[split] = read_token_lines(path, keep_blank_lines,
+                                         missing=f"{path} does not exist. {help_text}.")
     vocabulary = build_vocabulary(splits["train"])
     unseen = {w for s in ("valid", "test") for line in splits[s] for w in line} - set(vocabulary)
     if add_unk and unseen and UNK not in vocabulary:

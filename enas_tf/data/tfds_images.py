@@ -22,6 +22,7 @@ import socket
 import numpy as np
 from absl import logging
 
+from enas_tf.data.arrays import default_pad, hold_out_last
 from enas_tf.data.pipeline import DataNotFoundError, ImageSplits
 
 DOWNLOAD_HOST = "www.cs.toronto.edu"  # where TFDS fetches CIFAR-10 and CIFAR-100 from
@@ -93,15 +94,10 @@ def load_tfds_images(name: str, data_dir: str | None = None, num_valid: int = 50
     """
     info = tfds_image_info(name, data_dir)
     train, test = load_tfds_arrays(info, data_dir, download)
-    if num_valid >= len(train[0]):
-        raise ValueError(f"num_valid={num_valid} leaves no training images "
-                         f"(the training split has {len(train[0])}).")
-    split = len(train[0]) - num_valid
-    pad = 4 if min(info.image_shape[:2]) >= 32 else max(1, min(info.image_shape[:2]) // 8)
-    return ImageSplits(
-        name, train=(train[0][:split], train[1][:split]),
-        valid=(train[0][split:], train[1][split:]), test=test,
-        num_classes=info.num_classes, pad=pad, source=source or f"tfds:{name}")
+    train, valid = hold_out_last(*train, num_valid)
+    return ImageSplits(name, train=train, valid=valid, test=test,
+                       num_classes=info.num_classes, pad=default_pad(info.image_shape[:2]),
+                       source=source or f"tfds:{name}")
 
 
 def load_tfds_arrays(info: TfdsImageInfo, data_dir: str | None, download: bool):

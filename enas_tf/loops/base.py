@@ -34,7 +34,7 @@ def with_data_source(config, data):
     source = getattr(data, "source", None)
     if not source or getattr(config, "dataset", source) == source:
         return config
-    if config.dataset != type(config)().dataset:  # the default: nothing to correct
+    if config.dataset != type(config).__dataclass_fields__["dataset"].default:
         logging.info("dataset=%s recorded as %s, the data given.", config.dataset, source)
     return dataclasses.replace(config, dataset=source)
 

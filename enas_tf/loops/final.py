@@ -25,7 +25,7 @@ from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import (resume, save_model, save_summaries, start_training_epoch,
                                       write_json)
 from enas_tf.training.safety import check_finite, holds_run_lock, writing
-from enas_tf.training.schedules import epoch_learning_rate
+from enas_tf.training.schedules import epoch_learning_rate, moves_within_epoch
 from enas_tf.training.steps import (distributed_count_correct, distributed_sgd_step,
                                     split_accuracy)
 
@@ -120,7 +120,7 @@ class FinalTraining(RunLoop):
         total_steps = cfg.num_epochs * steps
         metrics = StepMetrics(steps, epoch * steps + 1, lr, cfg.log_every, cfg.verbose,
                               f"epoch {epoch + 1}/{cfg.num_epochs}", self.writer)
-        warming = epoch < cfg.lr_warmup_epochs and cfg.lr_schedule == "warmup_cosine"
+        warming = moves_within_epoch(cfg, epoch)
         for step in range(steps):
             global_step = epoch * steps + step
             if warming:  # AutoDL's warm-up moves the rate at every step

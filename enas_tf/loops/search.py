@@ -188,11 +188,7 @@ class Search(RunLoop):
         else the searched data's (``DataSource.benchmark_dataset``), else ``cifar10``."""
         if self.config.benchmark_dataset:
             return self.config.benchmark_dataset
-        try:
-            source = resolve_dataset(self.config.dataset)
-        except ValueError:
-            return "cifar10"
-        return source.benchmark_dataset or "cifar10"
+        return resolve_dataset(self.config.dataset).benchmark_dataset or "cifar10"
 
     # --- internals -----------------------------------------------------------------
 

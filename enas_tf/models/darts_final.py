@@ -80,24 +80,28 @@ class DartsCell(keras.layers.Layer):
 @keras.saving.register_keras_serializable(PACKAGE)
 class DartsAuxHead(keras.layers.Layer):
     """``AuxiliaryHeadCIFAR``: ReLU, 5x5 average pool (stride 3), 1x1 conv 128, BN, ReLU,
-    2x2 conv 768, BN, ReLU, dense (input 8x8)."""
+    2x2 conv 768, BN, ReLU, dense (input 8x8). ``imagenet``: ``AuxiliaryHeadImageNet``,
+    the pool of stride 2 (input 7x7) and no BN after the 2x2 conv, as the published runs
+    had it."""
 
-    def __init__(self, num_classes: int, **kwargs):
+    def __init__(self, num_classes: int, imagenet: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.num_classes = num_classes
+        self.num_classes, self.imagenet = num_classes, imagenet
         self.conv1 = keras.layers.Conv2D(128, 1, use_bias=False, kernel_initializer=torch_init())
         self.conv2 = keras.layers.Conv2D(768, 2, use_bias=False, kernel_initializer=torch_init())
-        self.bn1, self.bn2 = batch_norm(), batch_norm()
+        self.bn1, self.bn2 = batch_norm(), None if imagenet else batch_norm()
         self.classifier = keras.layers.Dense(num_classes, kernel_initializer=torch_init())
 
     def call(self, x, training=None):
-        x = tf.nn.avg_pool2d(tf.nn.relu(x), 5, 3, "VALID")
+        x = tf.nn.avg_pool2d(tf.nn.relu(x), 5, 2 if self.imagenet else 3, "VALID")
         x = tf.nn.relu(self.bn1(self.conv1(x), training=training))
-        x = tf.nn.relu(self.bn2(self.conv2(x), training=training))
+        x = self.conv2(x)
+        x = tf.nn.relu(x if self.bn2 is None else self.bn2(x, training=training))
         return self.classifier(tf.reshape(x, [tf.shape(x)[0], -1]))
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
+        return {**super().get_config(), "num_classes": self.num_classes,
+                "imagenet": self.imagenet}
 
 
 def _stem_conv(filters: int, name: str) -> keras.layers.Conv2D:
@@ -125,30 +129,6 @@ class DartsImageNetStem(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters}
-
-
-@keras.saving.register_keras_serializable(PACKAGE)
-class DartsImageNetAuxHead(keras.layers.Layer):
-    """``AuxiliaryHeadImageNet``: ReLU, 5x5 average pool (stride 2), 1x1 conv 128, BN,
-    ReLU, 2x2 conv 768, ReLU (its BN left out, as in the published runs), dense (input
-    7x7)."""
-
-    def __init__(self, num_classes: int, **kwargs):
-        super().__init__(**kwargs)
-        self.num_classes = num_classes
-        self.conv1 = keras.layers.Conv2D(128, 1, use_bias=False, kernel_initializer=torch_init())
-        self.conv2 = keras.layers.Conv2D(768, 2, use_bias=False, kernel_initializer=torch_init())
-        self.bn1 = batch_norm()
-        self.classifier = keras.layers.Dense(num_classes, kernel_initializer=torch_init())
-
-    def call(self, x, training=None):
-        x = tf.nn.avg_pool2d(tf.nn.relu(x), 5, 2, "VALID")
-        x = tf.nn.relu(self.bn1(self.conv1(x), training=training))
-        x = tf.nn.relu(self.conv2(x))
-        return self.classifier(tf.reshape(x, [tf.shape(x)[0], -1]))
-
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
 
 
 @keras.saving.register_keras_serializable(PACKAGE)
@@ -208,8 +188,8 @@ class FinalDartsNetwork(keras.Model):
                                  name=f"cell{i}_{'reduce' if reduction else 'normal'}")
             self.cells.append(cell)
             reduction_prev = reduction
-        aux_head = DartsImageNetAuxHead if imagenet else DartsAuxHead
-        self.aux_head = aux_head(num_classes, name="aux_head") if use_aux_head else None
+        self.aux_head = (DartsAuxHead(num_classes, imagenet, name="aux_head") if use_aux_head
+                         else None)
         self.classifier = keras.layers.Dense(num_classes, kernel_initializer=torch_init(),
                                              name="classifier")
 

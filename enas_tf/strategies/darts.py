@@ -152,18 +152,22 @@ class DARTSStrategy(SearchStrategy):
                 count_correct_predictions(labels, logits))
 
     def _step(self, images, labels, valid_images, valid_labels):
-        context, cfg = self.context, self.config
+        cfg = self.config
         if cfg.arch_step == "after":  # DARTS-V1 of AutoDL: weights first
             loss, accuracy = self._weight_step(images, labels)
-            sums = context.distribution.run(self._arch_step,
-                                            args=(after([loss], valid_images), valid_labels))
-            self.valid_sums.assign_add(sum_replicas(context.distribution, sums))
+            self._run_arch_step(self._arch_step, after([loss], valid_images), valid_labels)
             return loss, accuracy
         replica_step = self._unrolled_arch_step if cfg.unrolled else self._arch_step
         inputs = (valid_images, valid_labels) + ((images, labels) if cfg.unrolled else ())
-        sums = context.distribution.run(replica_step, args=inputs)
-        self.valid_sums.assign_add(sum_replicas(context.distribution, sums))
+        self._run_arch_step(replica_step, *inputs)
         return self._weight_step(images, labels)
+
+    def _run_arch_step(self, replica_step, *args) -> None:
+        """Runs an architecture step on every replica and adds its (summed CE, correct,
+        examples) to the epoch's sums."""
+        distribution = self.context.distribution
+        sums = distribution.run(replica_step, args=args)
+        self.valid_sums.assign_add(sum_replicas(distribution, sums))
 
     def _weight_step(self, images, labels):
         """One SGD step of the weights under ``softmax(alpha)`` as it is now."""

@@ -15,8 +15,9 @@ on a validation batch (first order), each with its own sample; ``tau`` falls lin
 from ``tau_max`` to ``tau_min`` over the epochs, set once per epoch. The result is
 derived as GDAS does per space: on the DARTS space the two strongest (op, input)
 entries per node (``DartsSearchSpace.derive_top_pairs``; ``gdas_derivation="darts"``
-takes DARTS's rule instead), the strongest op per edge on NAS-Bench-201. (AutoDL resamples when the noise is infinite; drawing ``u``
-from ``[tiny, 1)`` keeps it finite instead.)
+takes DARTS's rule instead), the strongest op per edge on NAS-Bench-201. (AutoDL
+resamples when the noise is infinite; drawing ``u`` from ``[tiny, 1)`` keeps it finite
+instead.)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from enas_tf.options import need, option
 from enas_tf.strategies.base import StrategyContext, register_strategy
 from enas_tf.strategies.darts import ArchitectureWeightSettings, DARTSStrategy, after
 from enas_tf.supernet.mixing import SampledMixing
-from enas_tf.training.steps import distributed_sgd_step, sum_replicas
+from enas_tf.training.steps import distributed_sgd_step
 
 
 def gumbel_noise(rng: tf.random.Generator, shape, dtype=tf.float32) -> tf.Tensor:
@@ -144,10 +145,8 @@ class GDASStrategy(DARTSStrategy):
             forward, context.supernet.trainable_variables, context.optimizer, images, labels,
             context.distribution, cfg.batch_size, cfg.l2_reg, 0.0)
         # The architecture step reads the updated weights, after the weight pass is done.
-        arch_noise = self._noise()
-        sums = context.distribution.run(self._gdas_arch_step,
-                                   args=(after([loss], valid_images), valid_labels, arch_noise))
-        self.valid_sums.assign_add(sum_replicas(context.distribution, sums))
+        self._run_arch_step(self._gdas_arch_step, after([loss], valid_images), valid_labels,
+                            self._noise())
         return loss, accuracy
 
     def _gdas_arch_step(self, valid_images, valid_labels, noise):

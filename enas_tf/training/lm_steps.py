@@ -2,9 +2,10 @@
 
 One SGD step of truncated BPTT as enas_lm takes it: the hidden state carried over from
 the previous segment, CE + ``l2_reg`` times the weight-decay term (``weight_decay_term``)
-+ ``activation_reg * mean(h^2)`` + ``slowness_reg * mean((h_t - h_{t-1})^2)``, the global-norm clip of the optimizer, and a
-learning rate scaled by ``segment length / bptt``. Segments have random lengths, so the
-step functions take ``[B, None]`` tokens and trace once.
++ ``activation_reg * mean(h^2)`` + ``slowness_reg * mean((h_t - h_{t-1})^2)``, the
+global-norm clip of the optimizer, and a learning rate scaled by ``segment length /
+bptt``. Segments have random lengths, so the step functions take ``[B, None]`` tokens and
+trace once.
 
 ``LanguageSearchSteps`` is ``SearchSteps`` with this training step; its rewards,
 controller updates and architecture sampling are the image search's, with the
@@ -18,7 +19,7 @@ from typing import Callable, Iterable
 import tensorflow as tf
 
 from enas_tf.data.metrics import PERPLEXITY
-from enas_tf.training.steps import SearchSteps
+from enas_tf.training.steps import SearchSteps, l2_penalty
 
 TOKENS = tf.TensorSpec([None, None], tf.int32)
 
@@ -27,8 +28,8 @@ def weight_decay_term(weights, form: str = "l2") -> tf.Tensor:
     """``sum(w^2)`` over ``weights``; ``form="enas_lm"``: enas_lm's search term
     ``tf.nn.l2_loss(w ** 2) = sum(w^4) / 2``."""
     if form == "enas_lm":
-        return tf.add_n([tf.reduce_sum(tf.square(tf.square(w))) / 2.0 for w in weights])
-    return tf.add_n([tf.reduce_sum(tf.square(w)) for w in weights])
+        return l2_penalty([tf.square(w) for w in weights]) / 2.0
+    return l2_penalty(weights)
 
 
 def enas_lm_decayed(sampled) -> list:

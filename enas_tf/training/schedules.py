@@ -47,6 +47,13 @@ def warmup_cosine_lr(epoch: int, progress: float, lr_max: float, lr_min: float,
     return lr_min
 
 
+def moves_within_epoch(config, epoch: int) -> bool:
+    """Whether ``config``'s schedule changes the rate step by step during ``epoch`` (the
+    warm-up of ``warmup_cosine``); else it is set once per epoch."""
+    return (getattr(config, "lr_schedule", "cosine") == "warmup_cosine"
+            and epoch < config.lr_warmup_epochs)
+
+
 def epoch_learning_rate(config, epoch: int, progress: float = 0.0) -> float:
     """The learning rate of ``epoch`` (``progress`` of it done) under ``config``'s
     schedule (``lr_schedule``: cosine restarts unless it says otherwise)."""
