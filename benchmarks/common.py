@@ -110,16 +110,29 @@ def time_search_steps(search, steps: int) -> tuple[float, float]:
                                                       search.method.steps.sample_arc()), steps)
 
 
-def time_each(call: Callable[[], object], steps: int) -> tuple[float, list[float]]:
-    """(first call seconds, seconds of each of the next ``steps`` calls); each call's
-    result is fetched so the time covers the whole computation."""
-    def timed():
-        began = time.perf_counter()
-        tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, call())
-        return time.perf_counter() - began
+def _timed(call: Callable[[], object]) -> float:
+    """Seconds of one call, its result fetched so the time covers the whole computation."""
+    began = time.perf_counter()
+    tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, call())
+    return time.perf_counter() - began
 
-    first = timed()
-    return first, [timed() for _ in range(steps)]
+
+def time_each(call: Callable[[], object], steps: int) -> tuple[float, list[float]]:
+    """(first call seconds, seconds of each of the next ``steps`` calls)."""
+    first = _timed(call)
+    return first, [_timed(call) for _ in range(steps)]
+
+
+def time_interleaved(calls: list[Callable[[], object]], steps: int) -> list[tuple[float, float]]:
+    """(first call seconds, median seconds) of each of ``calls``, their timed calls taken
+    in turns (one of each per round), so a machine that speeds up or slows down during the
+    run shifts all of them alike and their ratios hold."""
+    firsts = [_timed(call) for call in calls]
+    times: list[list[float]] = [[] for _ in calls]
+    for _ in range(steps):
+        for call, record in zip(calls, times):
+            record.append(_timed(call))
+    return [(first, float(np.median(record))) for first, record in zip(firsts, times)]
 
 
 def time_calls(call: Callable[[], object], steps: int) -> tuple[float, float]:

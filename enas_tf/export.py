@@ -54,7 +54,10 @@ def load_architecture(space: SearchSpace, arc: str | Sequence[int] | None = None
     neither.
 
     Raises ``InvalidArchitectureError`` naming the bad position, or ``FileNotFoundError``.
+    An empty ``arc`` is none (``--arc= --arc_file=...`` overrides a flag file's ``--arc``).
     """
+    if isinstance(arc, str) and not arc.strip():
+        arc = None
     if arc is not None and arc_file is not None:
         raise ValueError("give an architecture or an architecture file, not both.")
     if arc_file is not None:

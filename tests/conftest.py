@@ -5,6 +5,7 @@ import socket
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -136,3 +137,15 @@ def assert_reloads_in_a_fresh_process(model, tmp_path, class_name: str):
     assert result.returncode == 0, result.stderr
     assert class_name in result.stdout
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture
+def float64():
+    """Layers and variables in float64 (Keras caches its dtype policy once a layer was
+    made, so the policy is set as well as floatx)."""
+    policy = keras.config.dtype_policy()
+    keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
+    yield
+    keras.config.set_floatx("float32")
+    keras.config.set_dtype_policy(policy)

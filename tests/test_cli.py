@@ -138,6 +138,14 @@ FLAG_FILES = (
     ("ptb_final.cfg", "hidden_size=800"),
     ("quickstart_rnn.cfg", "SearchConfig(search_space='rnn'"),
     ("quickstart_rnn_final.cfg", "FinalConfig(search_space='rnn'"),
+    # DARTS and GDAS on the recurrent space, and DARTS's fixed-model settings.
+    ("ptb_darts.cfg", "rnn_supernet='darts'"),
+    ("ptb_darts_2nd.cfg", "unrolled=True"),
+    ("ptb_gdas.cfg", "strategy='gdas'"),
+    ("ptb_darts_final.cfg", "hidden_size=850"),
+    ("quickstart_rnn_darts.cfg", "rnn_supernet='darts'"),
+    ("quickstart_rnn_gdas.cfg", "strategy='gdas'"),
+    ("quickstart_rnn_darts_final.cfg", "softmax_bias=True"),
 )
 
 

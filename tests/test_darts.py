@@ -135,18 +135,6 @@ def _darts_search(tmp_path, **overrides):
     return Search(SearchConfig.for_space("darts", **values), make_splits(32, 16, size=8))
 
 
-@pytest.fixture
-def float64():
-    """Layers and variables in float64 (Keras caches its dtype policy once a layer was
-    made, so the policy is set as well as floatx)."""
-    policy = keras.config.dtype_policy()
-    keras.config.set_floatx("float64")
-    keras.config.set_dtype_policy("float64")
-    yield
-    keras.config.set_floatx("float32")
-    keras.config.set_dtype_policy(policy)
-
-
 def _exact_moments(x, axes):
     mean = tf.reduce_mean(x, axes)
     return mean, tf.reduce_mean(tf.square(x - mean), axes)

@@ -245,9 +245,10 @@ def test_offline_cifar10_fails_within_seconds_saying_how_to_prepare_it(tmp_path,
       "skip_connect~2|"], "error: position 0: '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
      "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|' is not an integer; it reads as an "
      "architecture of --search_space=nb201."),
+    # DARTS_V2 names DARTS's convolutional genotype and its recurrent cell.
     (["--mode=final", "--summary_only", "--dataset=digits", "--arc=DARTS_V2"],
      "error: position 0: 'DARTS_V2' is not an integer; it reads as an architecture of "
-     "--search_space=darts."),
+     "--search_space=darts or --search_space=rnn."),
     (["--dataset=cifar10", "--data_dir=README.md"], "error: data directory README.md is a "
      "file; give the directory that holds the cifar10 data (--data_dir)."),
     (["--dataset=digits", "--data_dir=/tmp"], "error: digits is bundled with an installed "

@@ -92,7 +92,8 @@ def test_the_settings_of_a_space_or_strategy_live_in_its_own_module():
 
 
 @pytest.mark.parametrize("space, strategies", [
-    ("micro", ["enas", "random"]), ("macro", ["enas", "random"]), ("rnn", ["enas", "random"]),
+    ("micro", ["enas", "random"]), ("macro", ["enas", "random"]),
+    ("rnn", ["enas", "darts", "gdas", "random"]),
     ("darts", ["darts", "gdas"]), ("darts_frc", ["darts", "gdas"]),
     ("nb201", ["enas", "darts", "gdas", "random"]),
 ])

@@ -22,6 +22,7 @@ SEARCHES = sorted(os.path.basename(path)[:-4] for path in glob.glob(
 # Which final quick start trains what each search derives (nb201's strategies share one).
 FINAL_FOR = {name: ("quickstart_nb201_final" if name.startswith("quickstart_nb201")
                     else "quickstart_darts_final" if name == "quickstart_gdas"
+                    else "quickstart_rnn_darts_final" if name == "quickstart_rnn_gdas"
                     else f"{name}_final") for name in SEARCHES}
 # What the final flag file's comment says to add for a searched cell.
 FINAL_EXTRA = {"quickstart_rnn": ["--num_nodes=6"]}
@@ -49,7 +50,7 @@ def _main(flagfile: str, *args):
 def test_every_search_quick_start_has_a_final_one():
     finals = {os.path.basename(p)[:-4] for p in glob.glob(
         os.path.join(ROOT, "flags", "quickstart_*_final.cfg"))}
-    assert len(SEARCHES) == 9 and set(FINAL_FOR.values()) == finals
+    assert len(SEARCHES) == 11 and set(FINAL_FOR.values()) == finals
 
 
 @pytest.mark.slow
@@ -65,7 +66,9 @@ def test_quick_start_searches_then_trains_its_architecture(name, tmp_path):
     arc_file = search_dir / "derived_arc.json"
     derived = json.loads(arc_file.read_text())
     assert derived["arc"], derived
-    _main(FINAL_FOR[name], *SHORT, f"--arc_file={arc_file}", f"--output_dir={final_dir}",
+    # A final flag file that names a cell (--arc=DARTS_V2) gives way to the searched one.
+    _main(FINAL_FOR[name], *SHORT, "--arc=", f"--arc_file={arc_file}",
+          f"--output_dir={final_dir}",
           *FINAL_EXTRA.get(name, []))
     result = json.loads((final_dir / "result.json").read_text())
     assert result["epochs_trained"] == 1, result

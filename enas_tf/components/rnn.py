@@ -13,6 +13,11 @@ Final (``src/fixed_lib.py``): hidden 800, batch 64, 3000 epochs, SGD 20, clip 0.
 decay 8e-7 on all weights, activation regulariser 0.7, drop rates 0.125 / 0.175 /
 0.725 / 0.225 / 0.75, init U(+-0.05), averaged SGD once the validation perplexity stops
 improving for 10 epochs.
+
+DARTS and GDAS search this space too, on DARTS's supernet (``rnn_supernet="darts"``, their
+``space_defaults`` in ``enas_tf.strategies.darts`` / ``.gdas`` carry quark0/darts
+``rnn/train_search.py``'s settings); DARTS's fixed-model settings are
+``flags/ptb_darts_final.cfg``'s.
 """
 
 from __future__ import annotations
@@ -73,24 +78,47 @@ class RecurrentSettings(Settings):
         "init_range 0.04 about 5e-4 of a sum(w^2) term) or l2 (sum(w^2) over W_prev and "
         "every sampled kernel, what the paper describes).", choices=("enas_lm", "l2"),
         modes=("search",))
+    rnn_concat: str = option(
+        "all", "Recurrent space: the nodes the cell's output averages: all, or node numbers "
+        "such as 2,5,6,9,10,11 (DARTS's ENAS genotype).")
+    rnn_supernet: str = option(
+        "enas", "Recurrent space, search: enas (enas_lm's: a kernel per function and input) "
+        "or darts (quark0/darts model_search: one kernel per node, every edge mixed, batch "
+        "norm; what DARTS and GDAS search).", choices=("enas", "darts"), modes=("search",),
+        exclusive=True)
+    softmax_bias: bool = option(False, "Recurrent space: a bias on the tied softmax (DARTS's "
+                                "decoder has one, enas_lm's none).")
 
     MODES = ("search", "final")
+
+    def check(self) -> None:
+        from enas_tf.search_spaces.rnn import parse_concat
+
+        try:
+            parse_concat(self.rnn_concat, getattr(self, "num_nodes", 1 << 30))
+        except ValueError as error:
+            raise ValueError(f"rnn_concat: {error}") from None
 
 
 def make_space(config):
     from enas_tf.search_spaces.rnn import RecurrentCellSearchSpace
 
-    return RecurrentCellSearchSpace(config.num_nodes)
+    return RecurrentCellSearchSpace(config.num_nodes, getattr(config, "rnn_concat", "all"))
 
 
 def _model_settings(config) -> dict:
     return dict(hidden_size=config.hidden_size, drop_cell_input=config.drop_cell_input,
                 drop_hidden=config.drop_hidden, drop_word=config.drop_word,
                 drop_embedding=config.drop_embedding, drop_output=config.drop_output,
-                init_range=config.init_range, seed=config.seed)
+                init_range=config.init_range, seed=config.seed,
+                softmax_bias=getattr(config, "softmax_bias", False))
 
 
 def make_supernet(space, config, num_classes: int):
+    if getattr(config, "rnn_supernet", "enas") == "darts":
+        from enas_tf.supernet.darts_rnn import DartsRecurrentSupernet
+
+        return DartsRecurrentSupernet(space, vocab_size=num_classes, **_model_settings(config))
     from enas_tf.supernet.rnn import RecurrentSupernet
 
     return RecurrentSupernet(space, vocab_size=num_classes, **_model_settings(config))
@@ -113,6 +141,12 @@ def check_config(config) -> None:
     if config.num_devices != 1 or config.devices or config.multi_worker:
         raise ValueError("the rnn space runs on one device for now (the BPTT state is "
                          "carried per stream); drop num_devices/devices/multi_worker.")
+    if config.MODE == "search" and config.rnn_supernet != "darts":
+        from enas_tf.strategies import get_strategy
+
+        if get_strategy(config.strategy).supernet_input != "arc":
+            raise ValueError(f"{config.strategy} mixes functions on DARTS's recurrent "
+                             "supernet: give --rnn_supernet=darts (flags/ptb_darts.cfg).")
 
 
 COMPONENTS = register_space(SpaceComponents(
@@ -123,4 +157,5 @@ COMPONENTS = register_space(SpaceComponents(
     published_arc=ENAS_LM_CELL, published_needs={"num_nodes": 8},
     defaults={"search": SEARCH_DEFAULTS, "final": FINAL_DEFAULTS, "draw": {"num_nodes": 8}},
     check_config=check_config, settings=RecurrentSettings,
+    supernet_inputs=("arc", "mixing", "sampled"),
     reinforce_kwargs={"adam_beta1": 0.9, "adam_epsilon": 1e-8}, data_kind="text"))

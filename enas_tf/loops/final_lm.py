@@ -1,7 +1,8 @@
 """Training one recurrent cell's language model from scratch (enas_lm's ``fixed.py``).
 
 Plain SGD at a constant rate scaled by each segment's length, global clip, decay of all
-weights, the activation regulariser; the BPTT state carried across an epoch's segments.
+weights (enas_lm's ``l2_reg`` in the loss, or DARTS's coupled ``weight_decay`` after the
+clip), the activation regularisers; the BPTT state carried across an epoch's segments.
 After every epoch the validation perplexity (state carried over the whole split); once
 it is worse than the best of the epochs before the last ``asgd_patience`` ones, averaged
 SGD starts: a running mean of the weights after every step, which is what is evaluated
@@ -66,8 +67,11 @@ class LanguageModelTraining(RunLoop):
         with self.distribution.scope():
             self.model = build_final_model(arc, cfg, data.num_classes, None)
             variables = self.model.trainable_variables
+            # weight_decay: PyTorch's coupled decay after the clip (DARTS); l2_reg: a
+            # loss term before it (enas_lm).
             self.optimizer = shared_weight_sgd(cfg.lr_max, 0.0, cfg.grad_bound, variables,
-                                               nesterov=False, clip="global")
+                                               nesterov=False, clip="global",
+                                               weight_decay=cfg.weight_decay)
         self.variables = variables
         self.facts = describe_model(self.model, None)
         self.averages = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]

@@ -10,7 +10,8 @@ sequence, ``drop_embedding``) and the variational output dropout (``drop_output`
 Every call takes ``tokens`` ``[B, T]`` and returns logits ``[B, T, vocab]``; with
 ``return_state=True`` also the last hidden state and the cell outputs ``[B, T, H]``
 (for the activation regularisers). ``initial_state`` carries the state across the
-segments of truncated BPTT.
+segments of truncated BPTT. ``softmax_bias`` adds a bias to the tied softmax (DARTS's
+decoder has one; enas_lm's has none).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class TiedLanguageModel(keras.Model):
 
     def __init__(self, vocab_size: int, hidden_size: int, drop_word: float = 0.0,
                  drop_embedding: float = 0.0, drop_output: float = 0.0,
-                 init_range: float = 0.05, seed: int | None = None, **kwargs):
+                 init_range: float = 0.05, seed: int | None = None, softmax_bias: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.hidden_size = int(vocab_size), int(hidden_size)
         self.drop_word, self.drop_embedding = float(drop_word), float(drop_embedding)
@@ -38,6 +40,9 @@ class TiedLanguageModel(keras.Model):
         self.embedding = self.add_weight(
             shape=(self.vocab_size, self.hidden_size), name="embedding",
             initializer=keras.initializers.RandomUniform(-init_range, init_range, seed=seed))
+        self.softmax_bias = bool(softmax_bias)
+        self.bias = (self.add_weight(shape=(self.vocab_size,), initializer="zeros",
+                                     name="softmax_bias") if softmax_bias else None)
 
     def _mask(self, shape, rate):
         keep = 1.0 - rate
@@ -57,10 +62,11 @@ class TiedLanguageModel(keras.Model):
         if training and self.drop_output:
             outputs = outputs * self._mask([tf.shape(outputs)[0], 1, self.hidden_size],
                                            self.drop_output)
-        return tf.einsum("bth,vh->btv", outputs, self.embedding)
+        logits = tf.einsum("bth,vh->btv", outputs, self.embedding)
+        return logits if self.bias is None else logits + self.bias
 
     def zero_state(self, batch_size: int):
-        return tf.zeros([batch_size, self.hidden_size])
+        return tf.zeros([batch_size, self.hidden_size], self.compute_dtype)
 
     def build_for(self, input_shape=None):
         """Creates the weights (``input_shape`` is ignored: tokens need none)."""
@@ -71,7 +77,8 @@ class TiedLanguageModel(keras.Model):
         return {**super().get_config(), "vocab_size": self.vocab_size,
                 "hidden_size": self.hidden_size, "drop_word": self.drop_word,
                 "drop_embedding": self.drop_embedding, "drop_output": self.drop_output,
-                "init_range": self.init_range, "seed": self.seed}
+                "init_range": self.init_range, "seed": self.seed,
+                "softmax_bias": self.softmax_bias}
 
 
 @keras.saving.register_keras_serializable(package="enas_tf")
@@ -82,29 +89,35 @@ class RecurrentLanguageModel(NothingRamps, TiedLanguageModel):
       arc: the cell, validated by ``search_space`` if given.
       vocab_size, hidden_size: the embedding is ``[vocab_size, hidden_size]``.
       drop_cell_input, drop_hidden: the cell's variational ``x_t`` / node-input masks.
-      drop_word, drop_embedding, drop_output, init_range: see ``TiedLanguageModel``.
+      drop_word, drop_embedding, drop_output, init_range, softmax_bias: see
+        ``TiedLanguageModel``.
+      concat: without ``search_space``, the nodes the output averages (None: all).
 
     Example::
 
         model = RecurrentLanguageModel(space.from_string(ENAS_LM_CELL), vocab_size=10000,
                                        hidden_size=800)
         logits = model(tokens)                       # [B, T, 10000]
+        darts_v2 = RecurrentLanguageModel(space.from_string("DARTS_V2"), vocab_size=10000,
+                                          hidden_size=850, softmax_bias=True)
     """
 
     def __init__(self, arc: Sequence[int], vocab_size: int, hidden_size: int,
                  drop_cell_input: float = 0.0, drop_hidden: float = 0.0, search_space=None,
-                 **kwargs):
+                 concat: Sequence[int] | None = None, **kwargs):
         super().__init__(vocab_size, hidden_size, **kwargs)
         if search_space is None:
             from enas_tf.search_spaces.rnn import RecurrentCellSearchSpace
 
-            search_space = RecurrentCellSearchSpace(len(arc) // 2)
+            search_space = RecurrentCellSearchSpace(len(arc) // 2, concat)
         self.search_space = search_space
         self.arc = search_space.validate(arc)
         self.drop_cell_input, self.drop_hidden = float(drop_cell_input), float(drop_hidden)
         self.cell = EnasRnnCell(self.arc, hidden_size, dropout=drop_cell_input,
                                 recurrent_dropout=drop_hidden, init_range=self.init_range,
-                                seed=self.seed, name="enas_cell")
+                                seed=self.seed, name="enas_cell",
+                                concat=None if search_space.averages_all
+                                else search_space.concat)
         self.rnn = keras.layers.RNN(self.cell, return_sequences=True, return_state=True,
                                     name="rnn")
 
@@ -122,7 +135,7 @@ class RecurrentLanguageModel(NothingRamps, TiedLanguageModel):
         h, nodes = self.hidden_size, len(self.arc) // 2
         return 2 * h * (2 * h) + nodes * h * 2 * h + h * self.vocab_size
 
-
     def get_config(self):
         return {**super().get_config(), "arc": list(self.arc),
-                "drop_cell_input": self.drop_cell_input, "drop_hidden": self.drop_hidden}
+                "drop_cell_input": self.drop_cell_input, "drop_hidden": self.drop_hidden,
+                "concat": list(self.search_space.concat)}

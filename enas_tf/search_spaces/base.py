@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import re
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -92,6 +93,19 @@ class SearchSpace(abc.ABC):
                 raise InvalidArchitectureError(
                     f"position {position}: {token!r} is not an integer.") from None
         return self.validate(values)
+
+    @staticmethod
+    def _published_or_text(text: str, published: Mapping[str, str], what: str) -> str:
+        """``text`` stripped, or the published architecture it names (a bare identifier
+        such as ``DARTS_V2``); an unknown name is refused listing the known ones."""
+        text = text.strip()
+        if re.fullmatch(r"[A-Za-z_]\w*", text):
+            if text not in published:
+                raise InvalidArchitectureError(
+                    f"unknown {what} name {text!r}; known: {', '.join(published)} (or give a "
+                    "Genotype(...) or the integer string).")
+            return published[text]
+        return text
 
     def draw(self, arc: Sequence[int], title: str = ""):
         """A matplotlib figure of ``arc``: a table of its choices here; cell spaces draw

@@ -132,13 +132,7 @@ class DartsSearchSpace(MicroSearchSpace):
     def from_string(self, text: str) -> tuple[int, ...]:
         """A published name (``DARTS_V2``), DARTS's ``Genotype(...)`` notation, or the
         integer string."""
-        text = text.strip()
-        if re.fullmatch(r"[A-Za-z_]\w*", text):
-            if text not in PUBLISHED_GENOTYPES:
-                raise InvalidArchitectureError(
-                    f"unknown genotype name {text!r}; known: {', '.join(PUBLISHED_GENOTYPES)} "
-                    "(or give a Genotype(...) or the integer string).")
-            text = PUBLISHED_GENOTYPES[text]
+        text = self._published_or_text(text, PUBLISHED_GENOTYPES, "genotype")
         if text.startswith("Genotype"):
             return self.from_genotype(text)
         return super().from_string(text)

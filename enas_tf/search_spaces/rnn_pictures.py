@@ -1,6 +1,7 @@
 """Drawing a recurrent cell: ``x_t`` and ``h_{t-1}`` feed node 0, each node is a circle
 coloured by its activation and placed in a column by depth, an arrow from the node it
-reads; dashed arrows show that every searched node enters the averaged output ``h_t``."""
+reads; dashed arrows show which nodes the output ``h_t`` averages (all searched ones, or
+the space's ``concat``)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def draw_cell(space, arc: Sequence[int], title: str = "") -> "Figure":
         span = positions[node][0] - positions[prev][0]
         rad = 0.3 if span > 1.7 else 0.0
         line(ax, positions[prev], positions[node], "#444444", rad=rad)
-        line(ax, positions[node], output, "#999999", dashed=True)
+        if node in space.concat:
+            line(ax, positions[node], output, "#999999", dashed=True)
     labels = ["tanh"] + [function for _, function in nodes]
     for node, (x, y) in positions.items():
         ax.text(x, y, f"{node}\n{labels[node]}", ha="center", va="center", fontsize=7,

@@ -4,20 +4,19 @@ Weights as enas_lm: ``W_prev`` ``[2H, 2H]`` for node 0 and, for node ``l``, one
 ``[H, 2H]`` kernel per (function, previous node), stored as ``[4, l, H, 2H]``. An
 architecture tensor picks each node's kernel, previous node and activation by
 ``tf.gather`` inside the traced step, so one trace runs every cell and only the chosen
-weights get gradients. The recurrence is a ``tf.scan`` (a graph loop) over time.
+weights get gradients. The recurrence is ``RecurrentSupernetBase``'s ``tf.scan`` over time.
 """
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from enas_tf.layers.rnn_cell import ACTIVATIONS, cell_step
-from enas_tf.models.rnn_lm import TiedLanguageModel
 from enas_tf.search_spaces.rnn import RecurrentCellSearchSpace
+from enas_tf.supernet.recurrence import RecurrentSupernetBase
 
 
-class RecurrentSupernet(TiedLanguageModel):
+class RecurrentSupernet(RecurrentSupernetBase):
     """Every cell of ``search_space`` on shared weights.
 
     Args:
@@ -32,17 +31,12 @@ class RecurrentSupernet(TiedLanguageModel):
     """
 
     def __init__(self, search_space: RecurrentCellSearchSpace, vocab_size: int,
-                 hidden_size: int, drop_cell_input: float = 0.0, drop_hidden: float = 0.0,
-                 **kwargs):
-        super().__init__(vocab_size, hidden_size, **kwargs)
-        self.search_space = search_space
-        self.drop_cell_input, self.drop_hidden = float(drop_cell_input), float(drop_hidden)
-        init = keras.initializers.RandomUniform(-self.init_range, self.init_range, seed=self.seed)
+                 hidden_size: int, **kwargs):
+        super().__init__(search_space, vocab_size, hidden_size, **kwargs)
         h = self.hidden_size
-        self.w_prev = self.add_weight(shape=(2 * h, 2 * h), initializer=init, name="w_prev")
         self.node_kernels = [
-            self.add_weight(shape=(len(ACTIVATIONS), node, h, 2 * h), initializer=init,
-                            name=f"node{node}_kernels")
+            self.add_weight(shape=(len(ACTIVATIONS), node, h, 2 * h),
+                            initializer=self.kernel_init, name=f"node{node}_kernels")
             for node in range(1, search_space.num_nodes + 1)]
 
     def _choices(self, arc):
@@ -60,27 +54,9 @@ class RecurrentSupernet(TiedLanguageModel):
              return_state=False):
         if arc is None:
             raise ValueError("the recurrent supernet needs an architecture (arc=...).")
-        tokens = tf.cast(tokens, tf.int32)
-        batch = tf.shape(tokens)[0]
         prevs, functions = self._choices(arc)
         w_prev, *kernels = self.sampled_weights(arc)
-        embedded = self.embed(tokens, training)
-        x_mask = h_mask = None
-        if training and self.drop_cell_input:
-            x_mask = self._mask([batch, self.hidden_size], self.drop_cell_input)
-        if training and self.drop_hidden:
-            h_mask = self._mask([batch, self.hidden_size], self.drop_hidden)
-        state = self.zero_state(batch) if initial_state is None else initial_state
-        outputs = tf.scan(
-            lambda h, x: cell_step(x, h, w_prev, kernels, prevs, functions, x_mask, h_mask),
-            tf.transpose(embedded, [1, 0, 2]), initializer=state)
-        outputs = tf.transpose(outputs, [1, 0, 2])
-        logits = self.project(outputs, training)
-        if return_state:
-            return logits, outputs[:, -1], outputs
-        return (logits, None) if return_aux else logits
-
-    def build_for(self, input_shape=None):
-        arc = tf.zeros([self.search_space.num_decisions], tf.int32)
-        self(tf.zeros([1, 2], tf.int32), arc=arc)
-        return self
+        return self.run_cells(
+            tokens, lambda x, h, x_mask, h_mask: cell_step(x, h, w_prev, kernels, prevs,
+                                                           functions, x_mask, h_mask),
+            training, return_aux, initial_state, return_state)

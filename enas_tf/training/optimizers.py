@@ -72,6 +72,13 @@ class ReplicaClippedSGD(keras.optimizers.Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         learning_rate = tf.cast(learning_rate, variable.dtype)
         gradient = tf.cast(gradient, variable.dtype)
+        if (isinstance(gradient, tf.IndexedSlices) and not self.momentum
+                and not self.coupled_weight_decay):
+            # Plain SGD on gathered rows (the ENAS recurrent supernet's kernels): update
+            # only those rows, not the whole stacked variable.
+            self.assign_sub(variable, tf.IndexedSlices(learning_rate * gradient.values,
+                                                       gradient.indices, gradient.dense_shape))
+            return
         if self.coupled_weight_decay:
             gradient = gradient + self.coupled_weight_decay * variable
         buffer = self.buffers[self._get_variable_index(variable)]
