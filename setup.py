@@ -30,5 +30,7 @@ setup(
         "gpu": ["tensorflow[and-cuda]>=2.16"],
         # pytest-xdist runs the suite on both cores of a CI machine (`-n 2`).
         "test": ["pytest>=7", "pytest-xdist>=3"],
+        # The documentation site (docs/, mkdocs.yml): `mkdocs build --strict`.
+        "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"],
     },
 )

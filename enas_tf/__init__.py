@@ -57,6 +57,7 @@ from enas_tf.supernet.darts import DartsSupernet
 from enas_tf.supernet.macro import MacroSupernet
 from enas_tf.supernet.micro import MicroSupernet
 from enas_tf.supernet.nb201 import NasBench201Supernet
+from enas_tf.supernet.darts_rnn import DartsRecurrentSupernet
 from enas_tf.supernet.rnn import RecurrentSupernet
 from enas_tf.loops import make_final_training
 from enas_tf.loops.final import FinalTraining
@@ -77,7 +78,8 @@ __all__ = [
     "Search", "SearchConfig", "SearchSpace", "get_components", "load_architecture",
     "load_dataset", "ENAS_LM_CELL", "EnasRnnCell", "LanguageModelTraining",
     "RecurrentCellController", "RecurrentCellSearchSpace", "RecurrentLanguageModel",
-    "RecurrentSupernet", "TextSplits", "export_savedmodel", "make_final_training",
+    "RecurrentSupernet", "DartsRecurrentSupernet", "TextSplits", "export_savedmodel",
+    "make_final_training",
     "DrawConfig", "SearchStrategy", "StrategyContext", "register_space", "register_strategy",
     "space_names", "strategy_names", "DataSource", "register_dataset", "resolve_dataset",
 ]

@@ -68,12 +68,23 @@ COMMON_PARTS = (SpaceChoice, StrategyChoice, DataSettings, NetworkSettings, Trai
                 FinalSettings, DrawSettings)
 _DOCS = {
     "search": "A search: ``search_space`` searched by ``strategy``; defaults are the official "
-              "ENAS micro search (``cifar10_micro_search.sh``).",
+              "ENAS micro search (``cifar10_micro_search.sh``).\n\n"
+              "Args: one per field (``main.py --helpshort`` lists them with their help).\n\n"
+              "Example::\n\n"
+              "    config = SearchConfig.for_space(\"darts\", strategy=\"gdas\", "
+              "dataset=\"digits\").validate()\n",
     "final": "Training one architecture from scratch (official ``cifar10_micro_final.sh``, "
-             "plus cutout 16 as used for the published 2.89% error).",
+             "plus cutout 16 as used for the published 2.89% error).\n\n"
+             "Args: one per field (``main.py --mode=final --helpshort`` lists them).\n\n"
+             "Example::\n\n"
+             "    config = FinalConfig.for_space(\"rnn\", arc=\"DARTS_V2\", "
+             "hidden_size=850).validate()\n",
     "draw": "Drawing one architecture as a PNG (``main.py --mode=draw``); ``output_file`` "
             "defaults to the architecture file's name with ``.png``, else "
-            "``architecture.png``.",
+            "``architecture.png``.\n\n"
+            "Args: one per field (``main.py --mode=draw --helpshort`` lists them).\n\n"
+            "Example::\n\n"
+            "    DrawConfig(search_space=\"darts\", arc=\"DARTS_V2\").picture_path()\n",
 }
 
 

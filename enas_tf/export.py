@@ -55,6 +55,16 @@ def load_architecture(space: SearchSpace, arc: str | Sequence[int] | None = None
 
     Raises ``InvalidArchitectureError`` naming the bad position, or ``FileNotFoundError``.
     An empty ``arc`` is none (``--arc= --arc_file=...`` overrides a flag file's ``--arc``).
+
+    Args:
+      space: the search space the architecture belongs to.
+      arc: the space's notation (a published name, a genotype, integers) or integers.
+      arc_file: a ``derived_arc.json``, an architecture JSON or a text file.
+
+    Example::
+
+        arc = load_architecture(DartsSearchSpace(), "DARTS_V2")
+        arc = load_architecture(space, arc_file="runs/quickstart_darts/derived_arc.json")
     """
     if isinstance(arc, str) and not arc.strip():
         arc = None

@@ -110,7 +110,18 @@ def export_language_model(model: keras.Model, path: str, vocabulary: Sequence[st
 
 def export_savedmodel(model: keras.Model, path: str, data) -> str:
     """Exports a final model of any space for serving, taking what it needs from ``data``
-    (image statistics of ``ImageSplits``, the vocabulary of ``TextSplits``)."""
+    (image statistics of ``ImageSplits``, the vocabulary of ``TextSplits``).
+
+    Args:
+      model: a trained final network (``FinalTraining.model``, ``model.keras``).
+      path: the SavedModel directory to write.
+      data: the splits it was trained on.
+
+    Returns the path. Example::
+
+        export_savedmodel(keras.models.load_model("runs/final/model.keras"),
+                          "runs/final/savedmodel", load_dataset("digits"))
+    """
     if hasattr(data, "vocabulary"):
         return export_language_model(model, path, data.vocabulary)
     return export_image_classifier(model, path, data.image_shape, data.mean, data.std,

@@ -46,14 +46,15 @@ class ENAS(keras_tuner.Tuner):
       max_trials: total trials.
       seed: seeds the controller's initialisation and sampling (0 too, unlike keras-tuner's
         own oracles, which read 0 as "unseeded").
-      hyperparameters, tune_new_entries, allow_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: as in ``keras_tuner.RandomSearch``. The entries
-        flags default to keras-tuner's (True), or to False when ``search_space`` fixes
-        the space.
+      hyperparameters: as in ``keras_tuner.RandomSearch``, and so are
+        ``tune_new_entries``, ``allow_new_entries``, ``max_retries_per_trial`` and
+        ``max_consecutive_failed_trials``. The entries flags default to keras-tuner's
+        (True), or to False when ``search_space`` fixes the space.
       search_space: optional enas-tf space (``MicroSearchSpace()``, ...) whose decisions
         become the hyperparameters, driven by that space's own controller.
-      num_aggregate, learning_rate, entropy_weight, baseline_decay, lstm_size,
-        tanh_constant: the controller and its REINFORCE settings (see ``ENASOracle``).
+      num_aggregate: the controller and its REINFORCE settings, with ``learning_rate``,
+        ``entropy_weight``, ``baseline_decay``, ``lstm_size`` and ``tanh_constant``
+        (see ``ENASOracle``).
       **kwargs: ``keras_tuner.Tuner`` arguments: ``directory``, ``project_name``,
         ``overwrite``, ``distribution_strategy``, ``executions_per_trial``, ...
     """

@@ -42,7 +42,18 @@ def _decode(data: dict[str, Any]) -> np.ndarray:
 
 
 def declare_search_space(space: SearchSpace, hp: keras_tuner.HyperParameters) -> None:
-    """Declares one ``hp.Choice`` per decision of ``space`` (op decisions by op name)."""
+    """Declares one ``hp.Choice`` per decision of ``space`` (op decisions by op name).
+
+    Args:
+      space: an enas-tf search space (``MicroSearchSpace()``, ...).
+      hp: the hypermodel's ``keras_tuner.HyperParameters``.
+
+    Example::
+
+        hp = keras_tuner.HyperParameters()
+        declare_search_space(MicroSearchSpace(num_nodes=3), hp)
+        len(hp.space)            # one hp.Choice per decision of the space
+    """
     for name, values in ChoiceSearchSpace.of(space).values.items():
         hp.Choice(name, values, ordered=False)
 
@@ -67,7 +78,12 @@ class ENASOracle(keras_tuner.Oracle):
         (None) for ``hp.Choice`` spaces, where a cap on the logits would keep the policy
         from ever settling on one choice.
       seed: seeds the controller (initialisation and sampling).
-      Other keyword arguments go to ``keras_tuner.Oracle``.
+      **kwargs: go to ``keras_tuner.Oracle``.
+
+    Example::
+
+        oracle = ENASOracle(objective="val_accuracy", max_trials=20, seed=1)
+        search = keras_tuner.Tuner(oracle=oracle, hypermodel=build, directory="runs/kt")
     """
 
     def __init__(self, objective=None, max_trials: int = 10,

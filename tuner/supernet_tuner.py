@@ -44,8 +44,14 @@ class ENASSupernetTuner(keras_tuner.Tuner):
         random-search baseline on the same shared weights. Its objective and search space
         are set here (``val_accuracy`` over the micro decisions); its own ``max_trials``
         applies, not this tuner's.
-      Other keyword arguments (``directory``, ``project_name``, ``overwrite``) go to
-      ``keras_tuner.Tuner``.
+      **kwargs: go to ``keras_tuner.Tuner`` (``directory``, ``project_name``,
+        ``overwrite``).
+
+    Example::
+
+        search = ENASSupernetTuner(load_dataset("digits"), max_trials=20, num_nodes=3,
+                                   directory="runs/kt", project_name="supernet")
+        search.search()                           # examples/keras_tuner_supernet.py
     """
 
     def __init__(self, data: ImageSplits, max_trials: int = 20, num_nodes: int = 5,

@@ -167,18 +167,41 @@ SPACES: Registry[SpaceComponents] = Registry("search space")
 
 
 def register_space(components: SpaceComponents) -> SpaceComponents:
-    """Makes ``components`` a ``--search_space`` value (and ``get_components`` name)."""
+    """Makes ``components`` a ``--search_space`` value (and ``get_components`` name).
+
+    Args:
+      components: the space's parts; its ``name`` must be new.
+
+    Example::
+
+        register_space(dataclasses.replace(get_components("micro"), name="micro4",
+                                           defaults={"search": {"num_nodes": 4}}))
+    """
     return SPACES.register(components)
 
 
 def get_components(identifier: "str | SpaceComponents") -> SpaceComponents:
     """The components of the search space named ``identifier`` (or ``identifier``
-    itself); ``ValueError`` naming the known ones."""
+    itself); ``ValueError`` naming the known ones.
+
+    Args:
+      identifier: a ``--search_space`` value or a ``SpaceComponents``.
+
+    Example::
+
+        components = get_components("rnn")
+        space = components.make_space(SearchConfig.for_space("rnn"))
+    """
     return SPACES.get(identifier)
 
 
 def space_names() -> tuple[str, ...]:
-    """The registered search spaces' names."""
+    """The registered search spaces' names.
+
+    Example::
+
+        space_names()    # ('micro', 'macro', 'darts', 'darts_frc', 'nb201', 'rnn', ...)
+    """
     return SPACES.names()
 
 

@@ -29,6 +29,11 @@ class MicroController(Controller):
       op_tanh_reduce: op logits use ``tanh_constant / op_tanh_reduce``.
       temperature: logits are divided by it first; None disables.
       seed: seeds the checkpointable sampling RNG and the initialisation.
+
+    Example::
+
+        controller = MicroController(MicroSearchSpace(num_nodes=5))
+        arc, log_prob, entropy = controller.sample()    # 40 integers
     """
 
     def __init__(self, search_space: MicroSearchSpace, lstm_size: int = 64,

@@ -23,8 +23,14 @@ def load_dataset(name: "str | DataSource", data_dir: str | None = None,
     ``nb201:cifar100``, ``nb201:ImageNet16-120``, ``ptb``, ``wikitext2``,
     ``python_docs``), ``tfds:NAME``, ``npz:PATH`` or ``text:DIR``.
 
-    ``num_valid`` (default: the source's own) training examples are held out for
-    validation where the data set has no validation split of its own.
+    Args:
+      name: the ``--dataset`` value, or a ``DataSource``.
+      data_dir: where its files are (CIFAR, ImageNet, PTB, ...); None for bundled or
+        TFDS-managed data.
+      num_valid: training examples held out for validation where the data set has no
+        validation split of its own (default: the source's own).
+      download: whether TFDS may download.
+      seed: of any shuffling before the hold-out.
 
     Example::
 

@@ -90,7 +90,13 @@ def _autotune(value: int) -> int:
 
 
 class DataNotFoundError(FileNotFoundError):
-    """A data set is absent and could not be fetched; the message says what to do."""
+    """A data set is absent and could not be fetched; the message says what to do.
+
+    Example::
+
+        load_dataset("ptb", data_dir="/nowhere")
+        # DataNotFoundError: /nowhere/ptb.train.txt does not exist. Penn Treebank ...
+    """
 
 
 @dataclasses.dataclass
@@ -108,6 +114,13 @@ class ImageSplits:
         splits = ImageSplits.from_arrays(x_train, y_train, validation_split=0.2,
                                          test=(x_test, y_test))
         splits.image_shape, splits.num_classes   # inferred: e.g. (28, 28, 1), 10
+
+    Args:
+      name: what the data are called (logs, ``config.json``).
+      train, valid, test: ``(images, labels)`` pairs as above.
+      num_classes: the label count.
+      pad, flip: the training augmentation (padding before the random crop; flips).
+      pipeline: ``tf.data`` options (parallel calls, prefetch, threads).
     """
 
     kind = "images"  # what a search space must model to run on these data

@@ -52,6 +52,11 @@ class DataSource:
       reads_data_dir: False for data shipped with an installed package.
       benchmark_dataset: NAS-Bench-201's name for these data, if it has them.
       num_valid: the default size of the validation split held out of training.
+
+    Example::
+
+        source = resolve_dataset("npz:data/mine.npz")
+        source.kind, source.name          # ('images', 'npz:data/mine.npz')
     """
 
     name: str
@@ -79,7 +84,16 @@ DATASETS: Registry[DataSource] = Registry("data set")
 
 
 def register_dataset(source: DataSource) -> DataSource:
-    """Makes ``source`` a ``--dataset`` value (and ``load_dataset`` name)."""
+    """Makes ``source`` a ``--dataset`` value (and ``load_dataset`` name).
+
+    Args:
+      source: a ``DataSource`` with a new ``name``.
+
+    Example::
+
+        register_dataset(DataSource("my_digits", "images", load_my_digits,
+                                    "my scanned digits"))
+    """
     return DATASETS.register(source)
 
 
@@ -202,7 +216,16 @@ def _typed_forms(kind: str | None = None) -> list[str]:
 
 
 def resolve_dataset(value: "str | DataSource") -> DataSource:
-    """The source of a ``--dataset`` value; ``ValueError`` naming the accepted ones."""
+    """The source of a ``--dataset`` value; ``ValueError`` naming the accepted ones.
+
+    Args:
+      value: a registered name, a prefixed form (``tfds:NAME``, ``npz:PATH``,
+        ``text:DIR``) or a ``DataSource``.
+
+    Example::
+
+        resolve_dataset("tfds:mnist").kind      # 'images'
+    """
     if isinstance(value, DataSource):
         return value
     if value in DATASETS:

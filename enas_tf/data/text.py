@@ -75,6 +75,17 @@ class TextSplits:
 
     ``bptt`` is the segment length and ``random_bptt`` whether training segments take
     enas_lm's random lengths; ``for_run`` sets both from a run's config.
+
+    Args:
+      name: what the corpus is called (logs, ``config.json``).
+      vocabulary: the words, by id.
+      train, valid, test: int token streams.
+      bptt, random_bptt: as above.
+
+    Example::
+
+        text = TextSplits.from_files("train.txt", "valid.txt", "test.txt")
+        inputs, targets = next(iter(text.dataset("train", batch_size=32)))
     """
 
     name: str

@@ -55,6 +55,12 @@ class FinalTraining(RunLoop):
       data: image splits; the validation split is unused (keep ``num_valid=0``).
       strategy: a ``tf.distribute`` strategy; if None, the one ``config`` asks for
         (``num_devices``, ``devices``, ``multi_worker``).
+
+    Example::
+
+        config = FinalConfig.for_space("micro", dataset="digits", num_epochs=10)
+        result = FinalTraining(config, arc, load_dataset("digits")).run()
+        result["test_accuracy"], result["model_file"]
     """
 
     def __init__(self, config: Settings, arc: Sequence[int], data: ImageSplits,

@@ -99,6 +99,11 @@ class FixedMacroNetwork(_FixedMacroBase):
     Example::
 
         model = FixedMacroNetwork(MacroSearchSpace(12), arc, filters=36).build_for((32, 32, 3))
+
+    Args:
+      search_space: the macro space the architecture belongs to.
+      arc: the architecture; validated here.
+      filters, num_classes, keep_prob: as ``MacroSupernet``.
     """
 
     def __init__(self, search_space: MacroSearchSpace, arc: Sequence[int], filters: int = 36,

@@ -82,7 +82,12 @@ class FixedMicroNetwork(MicroSkeleton):
       always_batch_stats: True reproduces the supernet's BN behaviour exactly.
       weight_sharing: the supernet layout whose cell output this model mirrors
         (``"compact"``: one output kernel for every node).
-      Other args as ``MicroSkeleton``.
+      **kwargs: the other arguments, as ``MicroSkeleton``.
+
+    Example::
+
+        model = FixedMicroNetwork(MicroSearchSpace(), arc).build_for((32, 32, 3))
+        logits, _ = model(images, training=True, return_aux=True)
     """
 
     def __init__(self, search_space: MicroSearchSpace, arc: Sequence[int], num_layers: int = 6,

@@ -16,7 +16,13 @@ import numpy as np
 
 
 class InvalidArchitectureError(ValueError):
-    """An architecture does not fit its search space; the message names where and why."""
+    """An architecture does not fit its search space; the message names where and why.
+
+    Example::
+
+        MicroSearchSpace().validate([9] * 40)
+        # InvalidArchitectureError: position 0 (normal/node2/input1): 9 is out of range [0, 1].
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +41,18 @@ class Decision:
 
 
 class SearchSpace(abc.ABC):
-    """A fixed list of decisions plus the (de)serialisation of architectures."""
+    """A fixed list of decisions plus the (de)serialisation of architectures.
+
+    Subclasses give ``decisions``, ``to_json`` and ``from_json``; the rest (validation
+    naming the bad position, the integer string, random architectures, a picture of the
+    choices) comes from here.
+
+    Example::
+
+        space = MicroSearchSpace()
+        arc = space.random_architecture(np.random.default_rng(0))
+        space.validate(arc) == space.from_string(space.to_string(arc))
+    """
 
     name: str = "base"
 

@@ -86,6 +86,10 @@ class DartsSearchSpace(MicroSearchSpace):
         arc = space.from_string("DARTS_V2")
         print(space.to_genotype(arc))
         arc = space.derive(alpha_normal, alpha_reduce)   # [14, 8] each
+
+    Args:
+      fixed_reduction: search only the normal cell, with GDAS's fixed reduction cell
+        (the ``darts_frc`` space).
     """
 
     name = "darts"

@@ -30,7 +30,19 @@ PUBLISHED_ENAS_MICRO_ARC = (
 
 
 class MicroSearchSpace(SearchSpace):
-    """Normal + reduction cell, each with ``num_nodes`` searched nodes of 2 inputs."""
+    """Normal + reduction cell, each with ``num_nodes`` searched nodes of 2 inputs.
+
+    Args:
+      num_nodes: searched nodes per cell (5 in the official code).
+      ops: the op names a node input may take (ENAS's five by default).
+      cell_types: the searched cells, in the architecture's order.
+
+    Example::
+
+        space = MicroSearchSpace(num_nodes=5)
+        arc = space.from_string(PUBLISHED_ENAS_MICRO_ARC)     # 40 integers
+        space.draw(arc).savefig("cell.png")
+    """
 
     name = "micro"
 

@@ -25,12 +25,26 @@ from enas_tf.strategies import random  # noqa: F401
 
 def get_strategy(identifier: "str | type[SearchStrategy]") -> type[SearchStrategy]:
     """The strategy class named ``identifier`` (or ``identifier`` itself); ``ValueError``
-    naming the known ones."""
+    naming the known ones.
+
+    Args:
+      identifier: a ``--strategy`` value (``enas``, ``darts``, ``gdas``, ``random``, or
+        one registered later) or a strategy class.
+
+    Example::
+
+        get_strategy("gdas").space_defaults["nb201"]    # GDAS's settings on NB201
+    """
     return STRATEGIES.get(identifier)
 
 
 def strategy_names() -> tuple[str, ...]:
-    """The registered strategies' names."""
+    """The registered strategies' names, built-in ones first.
+
+    Example::
+
+        strategy_names()    # ('enas', 'darts', 'gdas', 'random', ...)
+    """
     return STRATEGIES.names()
 
 

@@ -24,6 +24,10 @@ class StrategyContext:
       data: the splits (``dataset("valid", ...)``); ``metric`` how they are scored.
       count_correct: ``(images, labels, arch_input) -> sums`` of the metric on one
         distributed batch, no weight update: the scoring function of derivation.
+
+    Example::
+
+        method = DARTSStrategy(search.strategy_context())   # what Search does
     """
 
     config: Any
@@ -58,6 +62,13 @@ class SearchStrategy(abc.ABC):
     A strategy sees the loop only through a ``StrategyContext``; the loop keeps the
     ``tf.distribute`` strategy as ``search.distribution`` and the search strategy as
     ``search.method``.
+
+    Example::
+
+        class Greedy(SearchStrategy):      # register with @register_strategy
+            name, supernet_input = "greedy", "arc"
+            def shared_step(self, images, labels): ...
+            ...                              # examples/toy_strategy.py is complete
     """
 
     name: ClassVar[str] = ""
@@ -192,5 +203,16 @@ STRATEGIES: Registry[type[SearchStrategy]] = Registry("strategy")
 
 
 def register_strategy(strategy_class: type[SearchStrategy]) -> type[SearchStrategy]:
-    """Makes ``strategy_class`` a ``--strategy`` value (usable as a class decorator)."""
+    """Makes ``strategy_class`` a ``--strategy`` value (usable as a class decorator).
+
+    Args:
+      strategy_class: a ``SearchStrategy`` subclass with a new ``name``.
+
+    Example::
+
+        @register_strategy
+        class Greedy(SearchStrategy):
+            name = "greedy"
+            ...                       # examples/toy_strategy.py is a whole one
+    """
     return STRATEGIES.register(strategy_class)

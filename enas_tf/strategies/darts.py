@@ -99,7 +99,17 @@ ON_RECURRENT_SPACE = dict(
 
 @register_strategy
 class DARTSStrategy(SearchStrategy):
-    """Differentiable architecture search over a space with ``weight_shapes``."""
+    """Differentiable architecture search over a space with ``weight_shapes``.
+
+    Args:
+      context: what it sees of the search (``StrategyContext``); the loop makes it.
+
+    Example::
+
+        config = SearchConfig.for_space("darts", dataset="digits", unrolled=True)
+        result = Search(config, load_dataset("digits")).run()   # strategy="darts"
+        result["genotype"]
+    """
 
     name = "darts"
     summary = "softmax-weighted architecture weights learned by gradient on the validation split"

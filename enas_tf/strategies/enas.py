@@ -52,7 +52,16 @@ class ControllerSettings(Settings):
 
 @register_strategy
 class ENASStrategy(SearchStrategy):
-    """The ENAS controller and its REINFORCE trainer as a search strategy."""
+    """The ENAS controller and its REINFORCE trainer as a search strategy.
+
+    Args:
+      context: what it sees of the search (``StrategyContext``); the loop makes it.
+
+    Example::
+
+        config = SearchConfig.for_space("micro", strategy="enas", dataset="digits")
+        result = Search(config, load_dataset("digits")).run()
+    """
 
     name = "enas"
     summary = "a REINFORCE controller samples one per step"

@@ -92,6 +92,9 @@ class GDASStrategy(DARTSStrategy):
 
         config = SearchConfig.for_space("darts", strategy="gdas", dataset="digits")
         result = Search(config, load_dataset("digits")).run()
+
+    Args:
+      context: what it sees of the search (``StrategyContext``); the loop makes it.
     """
 
     name = "gdas"

@@ -63,6 +63,12 @@ class MacroSupernet(MacroSkeleton):
         space = MacroSearchSpace(num_layers=12)
         supernet = MacroSupernet(space, filters=36).build_for((32, 32, 3))
         logits = supernet(images, arc=MacroController(space).sample()[0], training=True)
+
+    Args:
+      search_space: the macro space (its ``num_layers`` and branches).
+      filters: channels of every layer (36 in the official search).
+      num_classes: outputs of the classifier.
+      keep_prob: dropout keep probability before the classifier.
     """
 
     def __init__(self, search_space: MacroSearchSpace, filters: int = 36, num_classes: int = 10,

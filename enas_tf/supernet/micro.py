@@ -129,6 +129,14 @@ class MicroSupernet(MicroSkeleton):
         supernet = MicroSupernet(space, num_layers=6, filters=20).build_for((32, 32, 3))
         arc = MicroController(space).sample()[0]
         logits = supernet(images, arc=arc, training=True)
+
+    Args:
+      search_space: the micro space (its ``num_nodes`` and ops).
+      num_layers: ENAS's ``child_num_layers`` (cells = num_layers + 2; 6 in search).
+      filters: channels C of the first stage (20 in search).
+      num_classes, keep_prob: the classifier's outputs and dropout keep probability.
+      use_aux_head: the auxiliary head (its loss weighted by ``aux_weight`` in training).
+      weight_sharing: ``"official"`` or ``"compact"``.
     """
 
     def __init__(self, search_space: MicroSearchSpace, num_layers: int = 6, filters: int = 20,

@@ -92,6 +92,12 @@ class NasBench201Supernet(NasBench201Skeleton):
         supernet = NasBench201Supernet(NasBench201SearchSpace()).build_for((32, 32, 3))
         logits = supernet(images, tf.constant([3, 0, 3, 1, 0, 1]))    # one cell
         logits = supernet(images, tf.nn.softmax(alpha))               # DARTS's mixture
+
+    Args:
+      search_space: the NAS-Bench-201 space.
+      filters: channels of the first stage (16 in the benchmark).
+      cells_per_stage: N, cells per stage (5).
+      num_classes: outputs of the classifier.
     """
 
     def __init__(self, search_space: NasBench201SearchSpace, filters: int = 16,
