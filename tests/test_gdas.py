@@ -84,9 +84,9 @@ def test_a_sampled_darts_edge_runs_only_its_op_and_equals_the_one_hot_mixture(mo
     for column in range(len(PRIMITIVES)):
         row = tf.one_hot(column, len(PRIMITIVES))
         before = counts.numpy().copy()
-        out = sampled(x, row, tf.constant(column), weights, strides)
+        out = sampled(x, tf.nn.relu(x), row, tf.constant(column), weights, strides)
         np.testing.assert_array_equal(counts.numpy() - before, np.eye(len(PRIMITIVES))[column])
-        expected = mixed(x, row, weights, strides)
+        expected = mixed(x, tf.nn.relu(x), row, weights, strides)
         np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
 
 

@@ -42,6 +42,11 @@ class DartsNetworkSettings(Settings):
         "(NetworkImageNet, the mobile setting: two stride-2 stems, ImageNet's auxiliary "
         "head; flags/imagenet_darts_final.cfg).", choices=("cifar", "imagenet"),
         modes=("final",), exclusive=True)
+    recompute_edges: bool = option(
+        False, "DARTS space, search: keep only each edge's input for the backward pass and "
+        "run its ops again there (tf.recompute_grad): less memory for more time "
+        "(first order at DARTS's search size: 3.5 instead of 7.2 GiB for 1.45x the step "
+        "time; benchmarks/darts_step.py).", modes=("search",), exclusive=True)
 
     MODES = ("search", "final")
 
@@ -73,7 +78,8 @@ def make_supernet(space, config, num_classes: int):
 
     return DartsSupernet(space, num_cells=config.num_layers, filters=config.filters,
                          num_classes=num_classes,
-                         network=getattr(config, "search_network", "darts"))
+                         network=getattr(config, "search_network", "darts"),
+                         recompute_edges=getattr(config, "recompute_edges", False))
 
 
 def make_final_model(space, arc, config, num_classes: int):

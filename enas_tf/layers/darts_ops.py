@@ -39,7 +39,11 @@ def pad(x: tf.Tensor, amount: int, value: float = 0.0) -> tf.Tensor:
 
 def torch_pool(x: tf.Tensor, kind: str, strides: int) -> tf.Tensor:
     """3x3 pooling with padding 1 as ``nn.MaxPool2d`` / ``nn.AvgPool2d(...,
-    count_include_pad=False)``."""
+    count_include_pad=False)``. At stride 1 that is TensorFlow's ``SAME`` pooling (which
+    pads symmetrically and leaves the padding out of the average): no padded copy."""
+    if strides == 1:
+        pool = tf.nn.max_pool2d if kind == "max" else tf.nn.avg_pool2d
+        return pool(x, 3, 1, "SAME")
     if kind == "max":
         return tf.nn.max_pool2d(pad(x, 1, x.dtype.min), 3, strides, "VALID")
     total = tf.nn.avg_pool2d(pad(x, 1), 3, strides, "VALID")

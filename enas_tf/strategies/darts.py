@@ -182,17 +182,22 @@ class DARTSStrategy(SearchStrategy):
         """The supernet's mixing weights, ``softmax(alpha)`` per edge."""
         return {cell: tf.nn.softmax(alpha, axis=-1) for cell, alpha in self.alphas.items()}
 
-    def runner(self, mixing_fn):
-        """``run(inputs, **kwargs)``: the supernet in training mode under ``mixing_fn()``."""
+    def runner(self, mixing_fn, weight_gradients: bool = True):
+        """``run(inputs, **kwargs)``: the supernet in training mode under ``mixing_fn()``;
+        ``weight_gradients=False`` for a pass differentiated only for the alphas (the
+        supernet then computes no kernel gradients)."""
         supernet = self.context.supernet
-        return lambda x, **kwargs: supernet(x, mixing_fn(), training=True, **kwargs)
+        return lambda x, **kwargs: supernet(x, mixing_fn(), training=True,
+                                            weight_gradients=weight_gradients, **kwargs)
 
-    def _ce(self, images, labels, mixing=None, stream: str = "valid"):
+    def _ce(self, images, labels, mixing=None, stream: str = "valid",
+            weight_gradients: bool = True):
         """This replica's share of the mean CE of the supernet under ``mixing`` (default:
-        ``self.mixing()``) on a ``stream`` batch, and ``[summed CE, metric total, count]``."""
+        ``self.mixing()``) on a ``stream`` batch, and ``[summed CE, metric total, count]``;
+        ``weight_gradients``: see ``runner``."""
         return self.objective.replica_loss(
-            self.runner(lambda: self.mixing() if mixing is None else mixing), images, labels,
-            stream)
+            self.runner(lambda: self.mixing() if mixing is None else mixing,
+                        weight_gradients), images, labels, stream)
 
     def _step(self, images, labels, valid_images, valid_labels):
         cfg = self.config
@@ -232,7 +237,7 @@ class DARTSStrategy(SearchStrategy):
     def _arch_step(self, valid_images, valid_labels):
         """First order: one Adam step on ``grad_alpha L_val(w, alpha)``."""
         with tf.GradientTape() as tape:
-            loss, stats = self._ce(valid_images, valid_labels)
+            loss, stats = self._ce(valid_images, valid_labels, weight_gradients=False)
         grads = tape.gradient(loss, list(self.alphas.values()))
         return self._apply_arch_gradients(grads, stats)
 
@@ -284,7 +289,8 @@ class DARTSStrategy(SearchStrategy):
             shifted = [w + sign * eps * after(wait_for, d) for w, d in zip(weights, v)]
             with tf.GradientTape() as tape:
                 with keras.StatelessScope(state_mapping=list(zip(weights, shifted))):
-                    loss, _ = self._ce(images, labels, stream="train")
+                    loss, _ = self._ce(images, labels, stream="train",
+                                       weight_gradients=False)
             return tape.gradient(loss, alphas)
 
         plus = train_alpha_grads(1.0)

@@ -156,7 +156,8 @@ class GDASStrategy(DARTSStrategy):
     def _gdas_arch_step(self, valid_images, valid_labels, noise):
         """One Adam step of the alphas on a fresh sample's validation CE."""
         with tf.GradientTape() as tape:
-            loss, stats = self._ce(valid_images, valid_labels, self.sampled_mixing(noise))
+            loss, stats = self._ce(valid_images, valid_labels, self.sampled_mixing(noise),
+                                   weight_gradients=False)
         grads = tape.gradient(loss, list(self.alphas.values()))
         return self._apply_arch_gradients(grads, stats)
 

@@ -42,11 +42,11 @@ class DartsSearchCell(keras.layers.Layer):
     """One search cell: 14 mixed edges; ``call([s0, s1], mixing [14, 8])``."""
 
     def __init__(self, filters: int, reduction: bool, reduction_prev: bool,
-                 gdas: bool = False, **kwargs):
+                 gdas: bool = False, recompute_edges: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.filters, self.reduction, self.reduction_prev = filters, reduction, reduction_prev
         self.edges = [MixedEdge(filters, 2 if reduction and source < 2 else 1, gdas=gdas,
-                                name=f"edge{node}_{source}")
+                                recompute=recompute_edges, name=f"edge{node}_{source}")
                       for node in range(2, NUM_NODES + 2) for source in range(node)]
 
     def build(self, input_shape):
@@ -69,14 +69,18 @@ class DartsSearchCell(keras.layers.Layer):
               else relu_conv_bn(inputs[0], kernels0[0]))
         return [s0, relu_conv_bn(inputs[1], tf.convert_to_tensor(self.preprocess1))]
 
-    def call(self, inputs, mixing):
-        """``mixing``: ``[14, 8]`` weights (every op runs) or a ``SampledMixing``."""
+    def call(self, inputs, mixing, weight_gradients=True):
+        """``mixing``: ``[14, 8]`` weights (every op runs) or a ``SampledMixing``;
+        ``weight_gradients=False``: the edges' kernels get no gradient."""
         states = self.preprocess(inputs)
+        relus = [tf.nn.relu(s) for s in states]  # one per node, for all its edges
         rows, index = edge_rows(mixing, states[0].dtype)
         for node in range(2, NUM_NODES + 2):
             states.append(tf.add_n([
-                self.edges[e](states[source], rows[e], None if index is None else index[e])
+                self.edges[e](states[source], rows[e], None if index is None else index[e],
+                              relu=relus[source], weight_gradients=weight_gradients)
                 for source in range(node) for e in [edge_index(node, source)]]))
+            relus.append(tf.nn.relu(states[-1]))
         return tf.concat(states[2:], axis=-1)
 
 
@@ -96,6 +100,8 @@ class DartsSupernet(keras.Model):
       filters: channels C of the first stage (16 in search; the stem has 3C).
       network: ``"darts"`` (quark0/darts ``model_search``) or ``"gdas"`` (AutoDL's GDAS
         search network on this space).
+      recompute_edges: run each edge's ops again in the backward pass instead of keeping
+        their outputs (``darts_edges.recomputed``): less memory, more time.
 
     Example::
 
@@ -106,7 +112,7 @@ class DartsSupernet(keras.Model):
 
     def __init__(self, search_space: DartsSearchSpace, num_cells: int = 8, filters: int = 16,
                  num_classes: int = 10, stem_multiplier: int = 3, network: str = "darts",
-                 **kwargs):
+                 recompute_edges: bool = False, **kwargs):
         kwargs.setdefault("name", "darts_supernet")
         super().__init__(**kwargs)
         if num_cells < 3:
@@ -133,7 +139,8 @@ class DartsSupernet(keras.Model):
                                          always_batch_stats=True, name=f"cell{i}_fixed_reduce")
             else:
                 cell = DartsSearchCell(channels, reduction, reduction_prev,
-                                       gdas=network == "gdas", name=f"cell{i}_{kind}")
+                                       gdas=network == "gdas",
+                                       recompute_edges=recompute_edges, name=f"cell{i}_{kind}")
             self.cells.append(cell)
             reduction_prev = reduction
         if network == "gdas":  # lastact: BN (scale, offset) and ReLU before the pooling
@@ -164,7 +171,11 @@ class DartsSupernet(keras.Model):
             mixing[cell] = tf.constant(weights)
         return mixing
 
-    def call(self, images, mixing=None, training=None, return_aux=False):
+    def call(self, images, mixing=None, training=None, return_aux=False,
+             weight_gradients=True):
+        """Logits of ``images`` under ``mixing``; ``weight_gradients=False`` for a pass that
+        differentiates only the mixing (an architecture step): the edges then compute no
+        kernel gradients."""
         if mixing is None:
             raise ValueError("DartsSupernet needs mixing weights: call(images, mixing=...).")
         s0 = s1 = batch_stats_norm(self.stem_conv(images), tf.convert_to_tensor(self.stem_gamma),
@@ -173,7 +184,8 @@ class DartsSupernet(keras.Model):
             if isinstance(cell, GdasReductionCell):
                 s0, s1 = s1, cell([s0, s1], training=True)
             else:
-                s0, s1 = s1, cell([s0, s1], mixing["reduce" if cell.reduction else "normal"])
+                s0, s1 = s1, cell([s0, s1], mixing["reduce" if cell.reduction else "normal"],
+                                  weight_gradients=weight_gradients)
         if self.network == "gdas":
             s1 = tf.nn.relu(batch_stats_norm(s1, tf.convert_to_tensor(self.lastact_gamma),
                                              tf.convert_to_tensor(self.lastact_beta)))

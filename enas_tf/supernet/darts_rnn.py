@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from enas_tf.layers.rnn_cell import ACTIVATIONS
 from enas_tf.search_spaces.rnn import PRIMITIVES, RecurrentCellSearchSpace, edge_index
-from enas_tf.supernet.mixing import SampledMixing, is_sampled, sampled_output
+from enas_tf.supernet.mixing import SampledMixing, held, is_sampled, sampled_output
 from enas_tf.supernet.recurrence import RecurrentSupernetBase
 
 BN_EPSILON = 1e-5  # PyTorch's BatchNorm1d
@@ -132,13 +132,16 @@ class DartsRecurrentSupernet(RecurrentSupernetBase):
             outputs.append(sampled_output(chosen, rows[j], index[j]))
         return tf.add_n(outputs)
 
-    def _cell(self, x, h, mixing, x_mask, h_mask):
+    def _cell(self, x, h, mixing, x_mask, h_mask, kernels=None):
+        """One step of the mixed cell; ``kernels``: ``[W_0, node kernels...]`` (default:
+        the variables)."""
+        kernels = [self.w_prev, *self.node_kernels] if kernels is None else kernels
         weights, index = (mixing.weights, mixing.index) if is_sampled(mixing) else (mixing, None)
         x_in = x if x_mask is None else x * x_mask
         h_in = h if h_mask is None else h * h_mask
-        states = [batch_norm(highway(h, tf.matmul(tf.concat([x_in, h_in], 1), self.w_prev),
+        states = [batch_norm(highway(h, tf.matmul(tf.concat([x_in, h_in], 1), kernels[0]),
                                      tf.tanh))]
-        for node, kernel in enumerate(self.node_kernels, start=1):
+        for node, kernel in enumerate(kernels[1:], start=1):
             rows = weights[edge_index(node, 0):edge_index(node + 1, 0)]
             node_index = None if index is None else index[edge_index(node, 0):
                                                           edge_index(node + 1, 0)]
@@ -147,13 +150,18 @@ class DartsRecurrentSupernet(RecurrentSupernetBase):
             len(self.search_space.concat))
 
     def call(self, tokens, arc=None, training=False, return_aux=False, initial_state=None,
-             return_state=False):
+             return_state=False, weight_gradients=True):
+        """Logits of ``tokens`` under ``arc`` (see ``RecurrentSupernetBase.run_cells``);
+        ``weight_gradients=False``: the cell's kernels get no gradient (an architecture
+        pass), so none is computed in the scan's backward pass."""
         mixing = self._as_mixing(arc)
+        kernels = held([self.w_prev, *self.node_kernels], weight_gradients)
         if is_sampled(mixing):
             mixing = SampledMixing(tf.cast(mixing.weights, self.compute_dtype),
                                    tf.cast(mixing.index, tf.int32))
         else:
             mixing = tf.cast(mixing, self.compute_dtype)
         return self.run_cells(
-            tokens, lambda x, h, x_mask, h_mask: self._cell(x, h, mixing, x_mask, h_mask),
+            tokens,
+            lambda x, h, x_mask, h_mask: self._cell(x, h, mixing, x_mask, h_mask, kernels),
             training, return_aux, initial_state, return_state)

@@ -11,6 +11,10 @@ with ``i = index[e]``: the value is ``op_i(x)`` when ``w`` is a one-hot row, and
 ``NAS201SearchCell.forward_gdas``). AutoDL's GDAS on the DARTS space returns only
 ``w[i] * op_i(x)`` (``MixedOp.forward_gdas``): ``rest=False``, so only ``w[i]`` receives a
 gradient. A discrete architecture is the sampled form with constant one-hot rows.
+
+A pass that differentiates only the mixing (an architecture step) calls the supernet with
+``weight_gradients=False``: its edges then cut their kernels from the gradient (``held``),
+so no kernel gradient is computed in that pass.
 """
 
 from __future__ import annotations
@@ -46,3 +50,11 @@ def sampled_output(h: tf.Tensor, weight_row: tf.Tensor, index: tf.Tensor,
     if not rest:
         return chosen * h
     return chosen * h + (tf.reduce_sum(weight_row) - chosen)
+
+
+def held(weights: list, weight_gradients: bool) -> list:
+    """``weights``, cut from the gradient when a pass wants none for them (an
+    architecture pass: ``supernet(..., weight_gradients=False)``). A non-inlined
+    function's gradient is computed for every input, asked for or not: only a cut inside
+    the function spares such a pass the kernels' gradients."""
+    return weights if weight_gradients else [tf.stop_gradient(w) for w in weights]

@@ -21,7 +21,7 @@ from enas_tf.layers.darts_ops import pad, torch_init, torch_pool
 from enas_tf.models.nb201_network import NasBench201Skeleton
 from enas_tf.search_spaces.nb201 import EDGES, NUM_NODES, OPS, NasBench201SearchSpace
 from enas_tf.supernet.darts_edges import plain_norm
-from enas_tf.supernet.mixing import discrete_mixing, is_sampled, sampled_output
+from enas_tf.supernet.mixing import discrete_mixing, held, is_sampled, sampled_output
 
 
 def nb201_op(op: int, x: tf.Tensor, conv1x1, conv3x3) -> tf.Tensor:
@@ -38,15 +38,16 @@ def nb201_op(op: int, x: tf.Tensor, conv1x1, conv3x3) -> tf.Tensor:
 
 
 @tf.function(experimental_attributes={"_noinline": True})
-def weighted_edge(x, weight_row, conv1x1, conv3x3):
+def weighted_edge(x, weight_row, conv1x1, conv3x3, weight_gradients=True):
     """``sum_o w[o] * op_o(x)`` (``none`` adds nothing and is left out)."""
-    w = tf.unstack(weight_row)
+    w, (conv1x1, conv3x3) = tf.unstack(weight_row), held([conv1x1, conv3x3], weight_gradients)
     return tf.add_n([w[o] * nb201_op(o, x, conv1x1, conv3x3) for o in range(1, len(OPS))])
 
 
 @tf.function(experimental_attributes={"_noinline": True})
-def sampled_edge(x, weight_row, index, conv1x1, conv3x3):
+def sampled_edge(x, weight_row, index, conv1x1, conv3x3, weight_gradients=True):
     """Only op ``index`` runs (``tf.switch_case``)."""
+    conv1x1, conv3x3 = held([conv1x1, conv3x3], weight_gradients)
     h = tf.switch_case(index, [lambda o=o: nb201_op(o, x, conv1x1, conv3x3)
                                for o in range(len(OPS))])
     return sampled_output(h, weight_row, index)
@@ -67,7 +68,7 @@ class NasBench201SearchCell(keras.layers.Layer):
                                          name=f"edge{k}_conv3x3"))
                         for k in range(len(EDGES))]
 
-    def call(self, x, mixing):
+    def call(self, x, mixing, weight_gradients=True):
         nodes = [x]
         sampled = is_sampled(mixing)
         rows = tf.unstack(tf.cast(mixing.weights if sampled else mixing, x.dtype))
@@ -78,8 +79,10 @@ class NasBench201SearchCell(keras.layers.Layer):
                 if target != node:
                     continue
                 kernels = [tf.convert_to_tensor(w) for w in self.kernels[k]]
-                terms.append(sampled_edge(nodes[source], rows[k], index[k], *kernels) if sampled
-                             else weighted_edge(nodes[source], rows[k], *kernels))
+                terms.append(
+                    sampled_edge(nodes[source], rows[k], index[k], *kernels, weight_gradients)
+                    if sampled else
+                    weighted_edge(nodes[source], rows[k], *kernels, weight_gradients))
             nodes.append(tf.add_n(terms))
         return nodes[-1]
 
@@ -117,12 +120,16 @@ class NasBench201Supernet(NasBench201Skeleton):
         self(tf.zeros((2, *image_shape)), self.arch_input([0] * len(EDGES)), training=False)
         return self
 
-    def call(self, images, arc=None, training=None, return_aux=False):
+    def call(self, images, arc=None, training=None, return_aux=False,
+             weight_gradients=True):
+        """Logits under ``arc``; ``weight_gradients=False``: the edges' kernels get no
+        gradient (an architecture pass), so none is computed."""
         if arc is None:
             raise ValueError("NasBench201Supernet needs an architecture: call(images, arc).")
         if isinstance(arc, Mapping):
             arc = arc["cell"]
         if not is_sampled(arc) and tf.as_dtype(arc.dtype).is_integer:
             arc = discrete_mixing(arc, len(OPS))
-        logits = self.run(images, training, lambda cell, x: cell(x, arc))
+        logits = self.run(images, training,
+                          lambda cell, x: cell(x, arc, weight_gradients=weight_gradients))
         return (logits, None) if return_aux else logits
