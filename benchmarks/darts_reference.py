@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from enas_tf.strategies.darts import after
 from enas_tf.supernet.darts import DartsSearchCell, DartsSupernet
-from enas_tf.supernet.darts_edges import NUM_PRIMITIVES, MixedEdge, primitive
+from enas_tf.supernet.darts_edges import MixedEdge, mixed_edge
 
 
 class InlineEdge(MixedEdge):
@@ -33,11 +33,12 @@ class InlineEdge(MixedEdge):
     given row of constants."""
 
     def call(self, x, mixing_row, index=None, relu=None, weight_gradients=True):
-        # Inline ops: the graph computes only the gradients a pass asks for by itself.
+        # The mixed edge's body, traced inline (not as a tf.function): the graph computes
+        # only the gradients a pass asks for by itself.
         del index, weight_gradients
-        w, weights = tf.unstack(mixing_row), self.weight_tensors()
-        return tf.add_n([w[c] * primitive(c, x, weights, self.strides, relu=relu)
-                         for c in range(1, NUM_PRIMITIVES)])
+        relu = tf.nn.relu(x) if relu is None else relu
+        return mixed_edge.python_function(x, relu, mixing_row, self.weight_tensors(),
+                                          self.strides)
 
 
 def reference_network(supernet: DartsSupernet, image_shape) -> DartsSupernet:

@@ -26,8 +26,9 @@ STEPS = 3
 
 
 def tiny_darts_steps(output_dir, steps: int = STEPS, **overrides) -> dict[str, np.ndarray]:
-    """Alphas and supernet weights (flattened, in order) after ``steps`` search steps of a 3-cell, C=4 DARTS
-    network on 8x8 images (the loop's own step, batches from its own pipeline)."""
+    """Alphas and supernet weights (flattened, in order) after ``steps`` search steps of
+    a 3-cell, C=4 DARTS network on 8x8 images (the loop's own step, batches from its own
+    pipeline)."""
     values = dict(dataset="digits", num_layers=3, filters=4, batch_size=8, num_epochs=1,
                   num_valid=16, verbose=0, output_dir=str(output_dir), seed=1)
     cfg = SearchConfig.for_space("darts", **{**values, **overrides})

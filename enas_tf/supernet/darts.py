@@ -101,7 +101,7 @@ class DartsSupernet(keras.Model):
       network: ``"darts"`` (quark0/darts ``model_search``) or ``"gdas"`` (AutoDL's GDAS
         search network on this space).
       recompute_edges: run each edge's ops again in the backward pass instead of keeping
-        their outputs (``darts_edges.recomputed``): less memory, more time.
+        their outputs (``darts_edges.recomputed_edge``): less memory, more time.
 
     Example::
 
