@@ -1,25 +1,27 @@
 """enas-tf: weight-sharing neural architecture search (ENAS, DARTS, GDAS) for TensorFlow 2 /
 Keras, over image cells and networks and recurrent cells.
 
-The public API, usable from a notebook::
+The public API, usable from a notebook:
 
-    from enas_tf import Search, SearchConfig, load_dataset
-    data = load_dataset("digits")
-    result = Search(SearchConfig(dataset="digits", num_layers=1, filters=8,
-                                 aux_weight=0, batch_size=64, num_epochs=5,
-                                 output_dir="runs/nb"), data).run()
-    macro = SearchConfig.for_space("macro", dataset="digits", num_layers=6, filters=16,
-                                   batch_size=64, num_epochs=5, output_dir="runs/nb_macro")
-    darts = SearchConfig.for_space("darts", dataset="digits", num_layers=5, filters=8,
-                                   num_valid=748, num_epochs=5, output_dir="runs/nb_darts")
-    text = load_dataset("python_docs")          # the recurrent space: language models
-    rnn = SearchConfig.for_space("rnn", dataset="python_docs", num_nodes=6, hidden_size=64,
-                                 batch_size=32, num_epochs=5, output_dir="runs/nb_rnn")
-    lm = make_final_training(FinalConfig.for_space("rnn", dataset="python_docs",
-                                                   hidden_size=128, num_epochs=5),
-                             arc, text).run()    # arc: e.g. the rnn search's result["arc"]
-    mine = ImageSplits.from_arrays(x, y, validation_split=0.2)   # your own arrays
-    Search(SearchConfig.for_space("darts", num_layers=5, filters=8), mine).run()
+```python
+from enas_tf import Search, SearchConfig, load_dataset
+data = load_dataset("digits")
+result = Search(SearchConfig(dataset="digits", num_layers=1, filters=8,
+                             aux_weight=0, batch_size=64, num_epochs=5,
+                             output_dir="runs/nb"), data).run()
+macro = SearchConfig.for_space("macro", dataset="digits", num_layers=6, filters=16,
+                               batch_size=64, num_epochs=5, output_dir="runs/nb_macro")
+darts = SearchConfig.for_space("darts", dataset="digits", num_layers=5, filters=8,
+                               num_valid=748, num_epochs=5, output_dir="runs/nb_darts")
+text = load_dataset("python_docs")          # the recurrent space: language models
+rnn = SearchConfig.for_space("rnn", dataset="python_docs", num_nodes=6, hidden_size=64,
+                             batch_size=32, num_epochs=5, output_dir="runs/nb_rnn")
+lm = make_final_training(FinalConfig.for_space("rnn", dataset="python_docs",
+                                               hidden_size=128, num_epochs=5),
+                         arc, text).run()    # arc: e.g. the rnn search's result["arc"]
+mine = ImageSplits.from_arrays(x, y, validation_split=0.2)   # your own arrays
+Search(SearchConfig.for_space("darts", num_layers=5, filters=8), mine).run()
+```
 
 Importing the package registers every Keras layer and model it defines, so saved
 ``.keras`` models load with ``keras.models.load_model``.

@@ -9,10 +9,12 @@ those parts that their run kind has, with that kind's defaults (the official ENA
 settings); ``for_space`` applies a space's (and its strategy's) official settings.
 ``main.py`` derives its flags from the same fields; library code only sees these objects.
 
-Example::
+Example:
 
-    config = SearchConfig.for_space("darts", dataset="digits", num_epochs=5).validate()
-    config.arch_lr      # DARTS's own setting, declared in enas_tf.strategies.darts
+```python
+config = SearchConfig.for_space("darts", dataset="digits", num_epochs=5).validate()
+config.arch_lr      # DARTS's own setting, declared in enas_tf.strategies.darts
+```
 """
 
 from __future__ import annotations
@@ -252,8 +254,38 @@ def config_class(mode: str) -> type:
 
 
 SearchConfig = config_class("search")
+"""The settings of a search: data, supernet, training, devices, the search loop, and the
+options of every registered space and strategy (``python main.py --helpshort`` lists
+them). Its own defaults are the ENAS micro search's; ``for_space`` starts from another
+space's official settings (and its strategy's).
+
+Example:
+
+```python
+config = SearchConfig.for_space("darts", dataset="digits", num_epochs=5, lr_t0=5)
+config.validate()                          # every part checks its own settings
+result = Search(config, load_dataset("digits")).run()
+```
+"""
 FinalConfig = config_class("final")
+"""The settings of training a found architecture from scratch (``--mode=final``).
+
+Example:
+
+```python
+config = FinalConfig.for_space("micro", dataset="digits", num_layers=3, num_epochs=10)
+make_final_training(config, found["arc"], load_dataset("digits")).run()
+```
+"""
 DrawConfig = config_class("draw")
+"""The settings of drawing an architecture (``--mode=draw``): the space and its sizes.
+
+Example:
+
+```python
+config = DrawConfig.for_space("nb201")
+```
+"""
 
 __all__ = ["COMMON_PARTS", "DrawConfig", "FinalConfig", "RunConfig", "SearchConfig",
            "compose", "config_class", "owned_parts"]

@@ -61,10 +61,12 @@ def load_architecture(space: SearchSpace, arc: str | Sequence[int] | None = None
       arc: the space's notation (a published name, a genotype, integers) or integers.
       arc_file: a ``derived_arc.json``, an architecture JSON or a text file.
 
-    Example::
+    Example:
 
-        arc = load_architecture(DartsSearchSpace(), "DARTS_V2")
-        arc = load_architecture(space, arc_file="runs/quickstart_darts/derived_arc.json")
+    ```python
+    arc = load_architecture(DartsSearchSpace(), "DARTS_V2")
+    arc = load_architecture(space, arc_file="runs/quickstart_darts/derived_arc.json")
+    ```
     """
     if isinstance(arc, str) and not arc.strip():
         arc = None

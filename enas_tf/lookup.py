@@ -12,10 +12,12 @@ A ``BenchmarkLookup`` maps a space's architecture string (NAS-Bench-201's
 
 Accuracies are percentages, as the benchmark reports them.
 
-Example::
+Example:
 
-    lookup = open_lookup("NAS-Bench-201-v1_1-096897.pth")
-    lookup.query(RESNET_CELL, "cifar10")   # {"test_accuracy": 93.97, ...}
+```python
+lookup = open_lookup("NAS-Bench-201-v1_1-096897.pth")
+lookup.query(RESNET_CELL, "cifar10")   # {"test_accuracy": 93.97, ...}
+```
 """
 
 from __future__ import annotations

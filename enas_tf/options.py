@@ -6,15 +6,17 @@ run configs (``enas_tf.config``) are composed from those parts, ``main.py`` deri
 flags and help from the same metadata, and ``validate`` checks every field by it; a
 part's own cross-field rules go in its ``check`` method.
 
-Example::
+Example:
 
-    @dataclasses.dataclass
-    class ToySettings(Settings):
-        width: int = option(8, "Channels of the toy network.", minimum=1)
-        rate: float = option(0.1, "Drop rate.", within="[0, 1)")
-        mode: str = option("fast", "How it runs.", choices=("fast", "exact"))
+```python
+@dataclasses.dataclass
+class ToySettings(Settings):
+    width: int = option(8, "Channels of the toy network.", minimum=1)
+    rate: float = option(0.1, "Drop rate.", within="[0, 1)")
+    mode: str = option("fast", "How it runs.", choices=("fast", "exact"))
 
-    ToySettings(width=0).validate()   # ValueError: width must be >= 1, got 0.
+ToySettings(width=0).validate()   # ValueError: width must be >= 1, got 0.
+```
 """
 
 from __future__ import annotations

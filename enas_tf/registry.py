@@ -5,11 +5,13 @@ notebook can use a space or strategy it defined without registering it, and the 
 name every registered one. Registering is done by the module that defines the part, so
 the imports show the real dependencies.
 
-Example::
+Example:
 
-    SPACES = Registry("search space")
-    SPACES.register(my_space_components)
-    SPACES.get("micro") is SPACES.get(SPACES.get("micro"))   # True
+```python
+SPACES = Registry("search space")
+SPACES.register(my_space_components)
+SPACES.get("micro") is SPACES.get(SPACES.get("micro"))   # True
+```
 """
 
 from __future__ import annotations

@@ -117,10 +117,12 @@ def export_savedmodel(model: keras.Model, path: str, data) -> str:
       path: the SavedModel directory to write.
       data: the splits it was trained on.
 
-    Returns the path. Example::
+    Returns the path. Example:
 
-        export_savedmodel(keras.models.load_model("runs/final/model.keras"),
-                          "runs/final/savedmodel", load_dataset("digits"))
+    ```python
+    export_savedmodel(keras.models.load_model("runs/final/model.keras"),
+                      "runs/final/savedmodel", load_dataset("digits"))
+    ```
     """
     if hasattr(data, "vocabulary"):
         return export_language_model(model, path, data.vocabulary)

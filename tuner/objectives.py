@@ -8,11 +8,13 @@ with the list of what the model does report; where that list cannot be known bef
 fitting (callbacks may add logs, models with several outputs name theirs), the first
 trial's history is checked instead.
 
-Example::
+Example:
 
-    problem = objective_problem("val_acc", reported_metrics(model, validation=True))
-    # "objective 'val_acc' is not reported by the model; it reports: loss, accuracy,
-    #  val_loss, val_accuracy."
+```python
+problem = objective_problem("val_acc", reported_metrics(model, validation=True))
+# "objective 'val_acc' is not reported by the model; it reports: loss, accuracy,
+#  val_loss, val_accuracy."
+```
 """
 
 from __future__ import annotations

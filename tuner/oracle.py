@@ -48,11 +48,13 @@ def declare_search_space(space: SearchSpace, hp: keras_tuner.HyperParameters) ->
       space: an enas-tf search space (``MicroSearchSpace()``, ...).
       hp: the hypermodel's ``keras_tuner.HyperParameters``.
 
-    Example::
+    Example:
 
-        hp = keras_tuner.HyperParameters()
-        declare_search_space(MicroSearchSpace(num_nodes=3), hp)
-        len(hp.space)            # one hp.Choice per decision of the space
+    ```python
+    hp = keras_tuner.HyperParameters()
+    declare_search_space(MicroSearchSpace(num_nodes=3), hp)
+    len(hp.space)            # one hp.Choice per decision of the space
+    ```
     """
     for name, values in ChoiceSearchSpace.of(space).values.items():
         hp.Choice(name, values, ordered=False)
@@ -80,10 +82,12 @@ class ENASOracle(keras_tuner.Oracle):
       seed: seeds the controller (initialisation and sampling).
       **kwargs: go to ``keras_tuner.Oracle``.
 
-    Example::
+    Example:
 
-        oracle = ENASOracle(objective="val_accuracy", max_trials=20, seed=1)
-        search = keras_tuner.Tuner(oracle=oracle, hypermodel=build, directory="runs/kt")
+    ```python
+    oracle = ENASOracle(objective="val_accuracy", max_trials=20, seed=1)
+    search = keras_tuner.Tuner(oracle=oracle, hypermodel=build, directory="runs/kt")
+    ```
     """
 
     def __init__(self, objective=None, max_trials: int = 10,

@@ -47,11 +47,13 @@ class ENASSupernetTuner(keras_tuner.Tuner):
       **kwargs: go to ``keras_tuner.Tuner`` (``directory``, ``project_name``,
         ``overwrite``).
 
-    Example::
+    Example:
 
-        search = ENASSupernetTuner(load_dataset("digits"), max_trials=20, num_nodes=3,
-                                   directory="runs/kt", project_name="supernet")
-        search.search()                           # examples/keras_tuner_supernet.py
+    ```python
+    search = ENASSupernetTuner(load_dataset("digits"), max_trials=20, num_nodes=3,
+                               directory="runs/kt", project_name="supernet")
+    search.search()                           # examples/keras_tuner_supernet.py
+    ```
     """
 
     def __init__(self, data: ImageSplits, max_trials: int = 20, num_nodes: int = 5,

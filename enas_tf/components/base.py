@@ -6,11 +6,13 @@ controller, its final network); ``SpaceComponents`` ties one family together so 
 without naming it. A new space is a module that builds its ``SpaceComponents`` and calls
 ``register_space``; its heavy parts are imported only when a factory is called.
 
-Example::
+Example:
 
-    components = get_components("macro")
-    space = components.make_space(config)
-    supernet = components.make_supernet(space, config, num_classes=10)
+```python
+components = get_components("macro")
+space = components.make_space(config)
+supernet = components.make_supernet(space, config, num_classes=10)
+```
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ class InputSizes:
     """The image sides a network can take: multiples of ``multiple``, at least
     ``minimum``; ``why`` names what needs it (said when an image is refused).
 
-    Example::
+    Example:
 
-        InputSizes(multiple=4, why="two factorized reductions").check("darts", (30, 30, 3))
-        # ValueError: the darts space needs image sides multiples of 4 (two factorized
-        # reductions), got 30x30; the smallest it takes is 4x4 (resize or pad the images).
+    ```python
+    InputSizes(multiple=4, why="two factorized reductions").check("darts", (30, 30, 3))
+    # ValueError: the darts space needs image sides multiples of 4 (two factorized
+    # reductions), got 30x30; the smallest it takes is 4x4 (resize or pad the images).
+    ```
     """
 
     multiple: int = 1
@@ -172,10 +176,12 @@ def register_space(components: SpaceComponents) -> SpaceComponents:
     Args:
       components: the space's parts; its ``name`` must be new.
 
-    Example::
+    Example:
 
-        register_space(dataclasses.replace(get_components("micro"), name="micro4",
-                                           defaults={"search": {"num_nodes": 4}}))
+    ```python
+    register_space(dataclasses.replace(get_components("micro"), name="micro4",
+                                       defaults={"search": {"num_nodes": 4}}))
+    ```
     """
     return SPACES.register(components)
 
@@ -187,10 +193,12 @@ def get_components(identifier: "str | SpaceComponents") -> SpaceComponents:
     Args:
       identifier: a ``--search_space`` value or a ``SpaceComponents``.
 
-    Example::
+    Example:
 
-        components = get_components("rnn")
-        space = components.make_space(SearchConfig.for_space("rnn"))
+    ```python
+    components = get_components("rnn")
+    space = components.make_space(SearchConfig.for_space("rnn"))
+    ```
     """
     return SPACES.get(identifier)
 
@@ -198,9 +206,11 @@ def get_components(identifier: "str | SpaceComponents") -> SpaceComponents:
 def space_names() -> tuple[str, ...]:
     """The registered search spaces' names.
 
-    Example::
+    Example:
 
-        space_names()    # ('micro', 'macro', 'darts', 'darts_frc', 'nb201', 'rnn', ...)
+    ```python
+    space_names()    # ('micro', 'macro', 'darts', 'darts_frc', 'nb201', 'rnn', ...)
+    ```
     """
     return SPACES.names()
 

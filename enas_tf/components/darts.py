@@ -18,13 +18,13 @@ SEARCH_DEFAULTS = dict(
     strategy="darts", num_layers=8, filters=16, batch_size=64, num_epochs=50,
     num_valid=25000, keep_prob=1.0, aux_weight=0.0, l2_reg=0.0, weight_decay=3e-4,
     lr_max=0.025, lr_min=0.001, lr_t0=50, lr_t_mul=1, momentum=0.9, nesterov=False,
-    grad_bound=5.0, grad_clip="global")
+    grad_bound=5.0, grad_clip="global", output_dir="runs/darts")
 FINAL_DEFAULTS = dict(
     num_layers=20, filters=36, batch_size=96, num_epochs=600, aux_weight=0.4,
     keep_prob=1.0, drop_path_keep_prob=0.8, cutout=16, cutout_rule="centre", l2_reg=0.0,
     weight_decay=3e-4,
     lr_max=0.025, lr_min=0.0, lr_t0=600, lr_t_mul=1, momentum=0.9, nesterov=False,
-    grad_bound=5.0, grad_clip="global")
+    grad_bound=5.0, grad_clip="global", output_dir="runs/darts_final")
 
 
 @dataclasses.dataclass
@@ -124,4 +124,5 @@ COMPONENTS = register_space(SpaceComponents(
 FRC_COMPONENTS = register_space(dataclasses.replace(
     COMPONENTS, name="darts_frc", summary="its normal cell, with GDAS's fixed reduction cell",
     published_arc=PUBLISHED_FRC_ARC,
-    defaults={"search": {**SEARCH_DEFAULTS, "strategy": "gdas"}, "final": FINAL_DEFAULTS}))
+    defaults={"search": {**SEARCH_DEFAULTS, "strategy": "gdas", "output_dir": "runs/darts_frc"},
+              "final": {**FINAL_DEFAULTS, "output_dir": "runs/darts_frc_final"}}))

@@ -13,11 +13,12 @@ from enas_tf.search_spaces.macro import PUBLISHED_ENAS_MACRO_ARC
 SEARCH_DEFAULTS = dict(
     num_layers=12, filters=36, num_branches=6, batch_size=128, num_epochs=310,
     keep_prob=0.9, l2_reg=2.5e-4, lr_min=5e-4, aux_weight=0.0, tanh_constant=1.5,
-    controller_lr=0.001, controller_train_steps=50, controller_num_aggregate=20)
+    controller_lr=0.001, controller_train_steps=50, controller_num_aggregate=20,
+    output_dir="runs/enas_macro")
 FINAL_DEFAULTS = dict(
     num_layers=24, filters=96, num_branches=4, batch_size=100, num_epochs=310,
     keep_prob=0.5, l2_reg=2e-4, lr_min=1e-3, aux_weight=0.0, drop_path_keep_prob=1.0,
-    cutout=0)
+    cutout=0, output_dir="runs/enas_macro_final")
 
 
 @dataclasses.dataclass

@@ -33,10 +33,12 @@ class MacroController(Controller):
       skip_weight: weight of the skip penalty in the loss (0.8 official; 0 disables).
       seed: seeds the checkpointable sampling RNG and the initialisation.
 
-    Example::
+    Example:
 
-        controller = MacroController(MacroSearchSpace(num_layers=12))
-        arc, log_prob, entropy = controller.sample()
+    ```python
+    controller = MacroController(MacroSearchSpace(num_layers=12))
+    arc, log_prob, entropy = controller.sample()
+    ```
     """
 
     stat_names = ("skip_rate", "skip_penalty")

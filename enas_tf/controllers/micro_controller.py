@@ -30,10 +30,12 @@ class MicroController(Controller):
       temperature: logits are divided by it first; None disables.
       seed: seeds the checkpointable sampling RNG and the initialisation.
 
-    Example::
+    Example:
 
-        controller = MicroController(MicroSearchSpace(num_nodes=5))
-        arc, log_prob, entropy = controller.sample()    # 40 integers
+    ```python
+    controller = MicroController(MicroSearchSpace(num_nodes=5))
+    arc, log_prob, entropy = controller.sample()    # 40 integers
+    ```
     """
 
     def __init__(self, search_space: MicroSearchSpace, lstm_size: int = 64,

@@ -30,11 +30,13 @@ class Reinforce(tf.Module):
       baseline_decay: of the reward's moving-average baseline.
       adam_beta1, adam_epsilon: Adam's (official: 0.0 and 1e-3; enas_lm: TF's defaults).
 
-    Example::
+    Example:
 
-        reinforce = Reinforce(MicroController(MicroSearchSpace()))
-        grads, stats = reinforce.sample_gradients(lambda arc: accuracy_of(arc))
-        reinforce.apply_gradients([grads])
+    ```python
+    reinforce = Reinforce(MicroController(MicroSearchSpace()))
+    grads, stats = reinforce.sample_gradients(lambda arc: accuracy_of(arc))
+    reinforce.apply_gradients([grads])
+    ```
     """
 
     def __init__(self, controller: Controller, learning_rate: float = 0.0035,

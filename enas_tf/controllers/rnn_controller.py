@@ -31,10 +31,12 @@ class RecurrentCellController(Controller):
       init_range: weights start uniform in ``[-init_range, init_range]``.
       seed: seeds the checkpointable sampling RNG and the initialisation.
 
-    Example::
+    Example:
 
-        controller = RecurrentCellController(RecurrentCellSearchSpace(num_nodes=9))
-        arc, log_prob, entropy = controller.sample()
+    ```python
+    controller = RecurrentCellController(RecurrentCellSearchSpace(num_nodes=9))
+    arc, log_prob, entropy = controller.sample()
+    ```
     """
 
     def __init__(self, search_space: RecurrentCellSearchSpace, lstm_size: int = 64,

@@ -32,10 +32,12 @@ def load_dataset(name: "str | DataSource", data_dir: str | None = None,
       download: whether TFDS may download.
       seed: of any shuffling before the hold-out.
 
-    Example::
+    Example:
 
-        digits = load_dataset("digits")
-        mnist = load_dataset("tfds:mnist", num_valid=5000)
+    ```python
+    digits = load_dataset("digits")
+    mnist = load_dataset("tfds:mnist", num_valid=5000)
+    ```
     """
     source = resolve_dataset(name)
     if data_dir and os.path.exists(data_dir) and not os.path.isdir(data_dir):

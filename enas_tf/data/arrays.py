@@ -7,12 +7,14 @@ channels and classes are inferred; normalisation statistics come from the traini
 split (``ImageSplits``). ``source`` is a fingerprint of the arrays, so a run resumed on
 other arrays is refused rather than silently mixed.
 
-Example::
+Example:
 
-    from sklearn.datasets import load_digits
-    digits = load_digits()
-    splits = ImageSplits.from_arrays(digits.images, digits.target, validation_split=0.2)
-    Search(SearchConfig.for_space("darts", batch_size=32), splits).run()
+```python
+from sklearn.datasets import load_digits
+digits = load_digits()
+splits = ImageSplits.from_arrays(digits.images, digits.target, validation_split=0.2)
+Search(SearchConfig.for_space("darts", batch_size=32), splits).run()
+```
 
 Arguments and errors: ``ImageSplits.from_arrays``, documented with ``arrays_for_splits``.
 """

@@ -4,9 +4,11 @@ NAS-Bench-201 reads it: ``train_data_batch_1`` .. ``train_data_batch_10`` and
 blue 16x16 planes) and ``labels`` (1..1000). ImageNet16-120 keeps the images of labels
 1..120 (as 0..119), in file order: 151,700 training and 6,000 validation images.
 
-Example::
+Example:
 
-    train, val = load_imagenet16_arrays("data/ImageNet16", num_classes=120)
+```python
+train, val = load_imagenet16_arrays("data/ImageNet16", num_classes=120)
+```
 """
 
 from __future__ import annotations

@@ -13,9 +13,11 @@ The benchmark's accuracies were measured on these splits (AutoDL-Projects
 A search trains the weights on the training split and the architecture on the
 validation split, as AutoDL's ``get_nas_search_loaders`` does for each data set.
 
-Example::
+Example:
 
-    splits = load_nb201("cifar100", data_dir="~/tensorflow_datasets")
+```python
+splits = load_nb201("cifar100", data_dir="~/tensorflow_datasets")
+```
 """
 
 from __future__ import annotations

@@ -92,10 +92,12 @@ def _autotune(value: int) -> int:
 class DataNotFoundError(FileNotFoundError):
     """A data set is absent and could not be fetched; the message says what to do.
 
-    Example::
+    Example:
 
-        load_dataset("ptb", data_dir="/nowhere")
-        # DataNotFoundError: /nowhere/ptb.train.txt does not exist. Penn Treebank ...
+    ```python
+    load_dataset("ptb", data_dir="/nowhere")
+    # DataNotFoundError: /nowhere/ptb.train.txt does not exist. Penn Treebank ...
+    ```
     """
 
 
@@ -109,11 +111,13 @@ class ImageSplits:
     data came from (a ``--dataset`` value, or a fingerprint of a user's arrays); a run
     records it in ``config.json`` so that resuming on other data is refused.
 
-    Example::
+    Example:
 
-        splits = ImageSplits.from_arrays(x_train, y_train, validation_split=0.2,
-                                         test=(x_test, y_test))
-        splits.image_shape, splits.num_classes   # inferred: e.g. (28, 28, 1), 10
+    ```python
+    splits = ImageSplits.from_arrays(x_train, y_train, validation_split=0.2,
+                                     test=(x_test, y_test))
+    splits.image_shape, splits.num_classes   # inferred: e.g. (28, 28, 1), 10
+    ```
 
     Args:
       name: what the data are called (logs, ``config.json``).
@@ -173,10 +177,12 @@ class ImageSplits:
         label)`` pairs or ``{"image", "label"}`` dicts, batched or not; ``kwargs`` as
         ``from_arrays``.
 
-        Example::
+        Example:
 
-            train = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
-            splits = ImageSplits.from_tf_data(train, valid_ds, test_ds)
+        ```python
+        train = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+        splits = ImageSplits.from_tf_data(train, valid_ds, test_ds)
+        ```
         """
         return cls.from_arrays(**arrays_of_datasets(train, valid, test), **kwargs)
 

@@ -4,9 +4,11 @@ Every ``--dataset`` value is a source (``enas_tf.data.sources``) that says what 
 data hold; a search space names the kind it runs on (``SpaceComponents.data_kind``), so
 which spaces read which data sets is derived.
 
-Example::
+Example:
 
-    DataSettings(dataset="digits", num_valid=300).validate()
+```python
+DataSettings(dataset="digits", num_valid=300).validate()
+```
 """
 
 from __future__ import annotations

@@ -9,11 +9,13 @@ classification data set), ``npz:PATH`` (arrays ``x_train``, ``y_train``, optiona
 ``x_valid``/``y_valid`` and ``x_test``/``y_test``), ``text:DIR`` (``train.txt``,
 ``valid.txt``, ``test.txt``).
 
-Example::
+Example:
 
-    source = resolve_dataset("tfds:mnist")
-    source.kind                          # "images"
-    splits = source.splits(source.request(num_valid=5000))
+```python
+source = resolve_dataset("tfds:mnist")
+source.kind                          # "images"
+splits = source.splits(source.request(num_valid=5000))
+```
 """
 
 from __future__ import annotations
@@ -53,10 +55,12 @@ class DataSource:
       benchmark_dataset: NAS-Bench-201's name for these data, if it has them.
       num_valid: the default size of the validation split held out of training.
 
-    Example::
+    Example:
 
-        source = resolve_dataset("npz:data/mine.npz")
-        source.kind, source.name          # ('images', 'npz:data/mine.npz')
+    ```python
+    source = resolve_dataset("npz:data/mine.npz")
+    source.kind, source.name          # ('images', 'npz:data/mine.npz')
+    ```
     """
 
     name: str
@@ -89,10 +93,12 @@ def register_dataset(source: DataSource) -> DataSource:
     Args:
       source: a ``DataSource`` with a new ``name``.
 
-    Example::
+    Example:
 
-        register_dataset(DataSource("my_digits", "images", load_my_digits,
-                                    "my scanned digits"))
+    ```python
+    register_dataset(DataSource("my_digits", "images", load_my_digits,
+                                "my scanned digits"))
+    ```
     """
     return DATASETS.register(source)
 
@@ -222,9 +228,11 @@ def resolve_dataset(value: "str | DataSource") -> DataSource:
       value: a registered name, a prefixed form (``tfds:NAME``, ``npz:PATH``,
         ``text:DIR``) or a ``DataSource``.
 
-    Example::
+    Example:
 
-        resolve_dataset("tfds:mnist").kind      # 'images'
+    ```python
+    resolve_dataset("tfds:mnist").kind      # 'images'
+    ```
     """
     if isinstance(value, DataSource):
         return value

@@ -82,10 +82,12 @@ class TextSplits:
       train, valid, test: int token streams.
       bptt, random_bptt: as above.
 
-    Example::
+    Example:
 
-        text = TextSplits.from_files("train.txt", "valid.txt", "test.txt")
-        inputs, targets = next(iter(text.dataset("train", batch_size=32)))
+    ```python
+    text = TextSplits.from_files("train.txt", "valid.txt", "test.txt")
+    inputs, targets = next(iter(text.dataset("train", batch_size=32)))
+    ```
     """
 
     name: str
@@ -123,9 +125,11 @@ class TextSplits:
         vocabulary is the training file's words by frequency (``vocabulary_size``: the
         most frequent, the rest as ``<unk>``).
 
-        Example::
+        Example:
 
-            text = TextSplits.from_files("train.txt", "valid.txt", "test.txt")
+        ```python
+        text = TextSplits.from_files("train.txt", "valid.txt", "test.txt")
+        ```
         """
         paths = {"train": train, "valid": valid, "test": test}
         splits = {split: read_token_lines(path, keep_blank_lines=True,
@@ -146,9 +150,11 @@ class TextSplits:
         training words by frequency, ``<unk>`` for unseen ones) or integer ids (with
         ``vocabulary``, or ids ``0..max`` named ``"0"``, ``"1"``, ...).
 
-        Example::
+        Example:
 
-            text = TextSplits.from_tokens("a b a c".split(), "a b".split(), "c a".split())
+        ```python
+        text = TextSplits.from_tokens("a b a c".split(), "a b".split(), "c a".split())
+        ```
         """
         streams = [list(train), list(valid), list(test)]
         words = [t for stream in streams for t in stream[:1]]

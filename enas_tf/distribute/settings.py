@@ -1,8 +1,10 @@
 """The device settings of a run: replicas on this machine, or one per worker.
 
-Example::
+Example:
 
-    DeviceSettings(devices="/gpu:0,/gpu:1").device_list()   # ['/gpu:0', '/gpu:1']
+```python
+DeviceSettings(devices="/gpu:0,/gpu:1").device_list()   # ['/gpu:0', '/gpu:1']
+```
 """
 
 from __future__ import annotations

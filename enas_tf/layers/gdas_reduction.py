@@ -32,10 +32,12 @@ class GdasReductionCell(keras.layers.Layer):
     """The fixed reduction cell; ``call([s0, s1])`` -> ``4 * filters`` channels at half
     the resolution. ``filters`` must be a multiple of 8 (the grouped convolutions).
 
-    Example::
+    Example:
 
-        cell = GdasReductionCell(32, reduction_prev=False)
-        out = cell([s0, s1], training=True)      # [batch, H/2, W/2, 128]
+    ```python
+    cell = GdasReductionCell(32, reduction_prev=False)
+    out = cell([s0, s1], training=True)      # [batch, H/2, W/2, 128]
+    ```
     """
 
     def __init__(self, filters: int, reduction_prev: bool, affine: bool = True,

@@ -10,10 +10,12 @@ and its gradient exists on every device and kernel family. On the small reductio
 widths it is used at, one dense convolution is also faster on Eigen than ``groups``
 convolutions over channel slices (``benchmarks/README.md``).
 
-Example::
+Example:
 
-    kernel = tf.Variable(tf.random.normal([1, 3, 32 // 8, 32]))   # 8 groups
-    y = grouped_conv2d(x, kernel, strides=[1, 1, 2, 1], groups=8)
+```python
+kernel = tf.Variable(tf.random.normal([1, 3, 32 // 8, 32]))   # 8 groups
+y = grouped_conv2d(x, kernel, strides=[1, 1, 2, 1], groups=8)
+```
 """
 
 from __future__ import annotations

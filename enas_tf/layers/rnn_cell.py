@@ -77,10 +77,12 @@ class EnasRnnCell(keras.layers.Layer, DropoutRNNCell):
       init_range: weights start uniform in ``[-init_range, init_range]``.
       concat: the nodes (``1 .. N``) the output averages; None: all.
 
-    Example::
+    Example:
 
-        cell = EnasRnnCell([0, 2, 1, 0, 2, 1, 2, 2, 4, 0, 5, 0, 3, 2, 6, 2], units=64)
-        outputs = keras.layers.RNN(cell, return_sequences=True)(embedded)
+    ```python
+    cell = EnasRnnCell([0, 2, 1, 0, 2, 1, 2, 2, 4, 0, 5, 0, 3, 2, 6, 2], units=64)
+    outputs = keras.layers.RNN(cell, return_sequences=True)(embedded)
+    ```
     """
 
     def __init__(self, arc: Sequence[int], units: int, dropout: float = 0.0,

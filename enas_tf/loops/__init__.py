@@ -13,10 +13,13 @@ def make_final_training(config, arc, data, strategy=None):
       data: ``ImageSplits`` or ``TextSplits``.
       strategy: a ``tf.distribute`` strategy; None: the one ``config`` asks for.
 
-    Example::
+    Example:
 
-        result = make_final_training(FinalConfig.for_space("darts", dataset="digits"),
-                                     found["arc"], load_dataset("digits")).run()"""
+    ```python
+    result = make_final_training(FinalConfig.for_space("darts", dataset="digits"),
+                                 found["arc"], load_dataset("digits")).run()
+    ```
+    """
     if data.metric.name == "perplexity":
         from enas_tf.loops.final_lm import LanguageModelTraining
 

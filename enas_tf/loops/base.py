@@ -1,14 +1,16 @@
 """The start every loop shares: validated settings, the run directory, the devices, the
 seeds, the epoch counter, checkpoints and the TensorBoard writer.
 
-Example::
+Example:
 
-    class MyLoop(RunLoop):
-        def __init__(self, config, data, distribution=None):
-            super().__init__(config, data, distribution)
-            with self.distribution.scope():
-                self.model = ...
-            self.track(self.model, model=self.model)
+```python
+class MyLoop(RunLoop):
+    def __init__(self, config, data, distribution=None):
+        super().__init__(config, data, distribution)
+        with self.distribution.scope():
+            self.model = ...
+        self.track(self.model, model=self.model)
+```
 """
 
 from __future__ import annotations

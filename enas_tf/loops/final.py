@@ -56,11 +56,13 @@ class FinalTraining(RunLoop):
       strategy: a ``tf.distribute`` strategy; if None, the one ``config`` asks for
         (``num_devices``, ``devices``, ``multi_worker``).
 
-    Example::
+    Example:
 
-        config = FinalConfig.for_space("micro", dataset="digits", num_epochs=10)
-        result = FinalTraining(config, arc, load_dataset("digits")).run()
-        result["test_accuracy"], result["model_file"]
+    ```python
+    config = FinalConfig.for_space("micro", dataset="digits", num_epochs=10)
+    result = FinalTraining(config, arc, load_dataset("digits")).run()
+    result["test_accuracy"], result["model_file"]
+    ```
     """
 
     def __init__(self, config: Settings, arc: Sequence[int], data: ImageSplits,

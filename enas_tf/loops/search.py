@@ -43,12 +43,14 @@ class Search(RunLoop):
     """One search run writing to ``config.output_dir``: ``config.search_space`` searched
     by ``config.strategy``.
 
-    Usable from a notebook::
+    Usable from a notebook:
 
-        search = Search(SearchConfig(dataset="digits", ...), load_dataset("digits"))
-        result = search.run()
-        macro = Search(SearchConfig.for_space("macro", dataset="digits", ...), data)
-        darts = Search(SearchConfig.for_space("darts", dataset="digits", ...), data)
+    ```python
+    search = Search(SearchConfig(dataset="digits", ...), load_dataset("digits"))
+    result = search.run()
+    macro = Search(SearchConfig.for_space("macro", dataset="digits", ...), data)
+    darts = Search(SearchConfig.for_space("darts", dataset="digits", ...), data)
+    ```
 
     Args:
       config: all settings; validated here.

@@ -1,9 +1,11 @@
 """The loops' own settings: what a search derives and looks up, what a final training
 trains and writes, what a drawing draws.
 
-Example::
+Example:
 
-    SearchSettings(derive_num_samples=50).validate()
+```python
+SearchSettings(derive_num_samples=50).validate()
+```
 """
 
 from __future__ import annotations

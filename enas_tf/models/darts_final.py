@@ -146,12 +146,14 @@ class FinalDartsNetwork(keras.Model):
       imagenet: ``NetworkImageNet`` (the mobile setting: 14 cells, C=48, 224x224 images)
         instead of ``NetworkCIFAR``.
 
-    Example::
+    Example:
 
-        arc = DartsSearchSpace().from_string("DARTS_V2")
-        model = FinalDartsNetwork(arc).build_for((32, 32, 3))
-        mobile = FinalDartsNetwork(arc, num_cells=14, filters=48, num_classes=1000,
-                                   imagenet=True).build_for((224, 224, 3))
+    ```python
+    arc = DartsSearchSpace().from_string("DARTS_V2")
+    model = FinalDartsNetwork(arc).build_for((32, 32, 3))
+    mobile = FinalDartsNetwork(arc, num_cells=14, filters=48, num_classes=1000,
+                               imagenet=True).build_for((224, 224, 3))
+    ```
     """
 
     def __init__(self, arc: Sequence[int], num_cells: int = 20, filters: int = 36,

@@ -96,9 +96,11 @@ class _FixedMacroBase(MacroSkeleton):
 class FixedMacroNetwork(_FixedMacroBase):
     """The search-size network of one macro architecture, with no weight sharing.
 
-    Example::
+    Example:
 
-        model = FixedMacroNetwork(MacroSearchSpace(12), arc, filters=36).build_for((32, 32, 3))
+    ```python
+    model = FixedMacroNetwork(MacroSearchSpace(12), arc, filters=36).build_for((32, 32, 3))
+    ```
 
     Args:
       search_space: the macro space the architecture belongs to.
@@ -123,10 +125,12 @@ class FinalMacroNetwork(NothingRamps, _FixedMacroBase):
       sep_as_conv: build the separable ops as plain convolutions, as the official final
         network did (reproduces the published network's size).
 
-    Example::
+    Example:
 
-        arc = MacroSearchSpace(24, 4).from_string(PUBLISHED_ENAS_MACRO_ARC)
-        model = FinalMacroNetwork(arc, num_layers=24).build_for((32, 32, 3))
+    ```python
+    arc = MacroSearchSpace(24, 4).from_string(PUBLISHED_ENAS_MACRO_ARC)
+    model = FinalMacroNetwork(arc, num_layers=24).build_for((32, 32, 3))
+    ```
     """
 
     final = True

@@ -130,11 +130,13 @@ class FinalMicroNetwork(MicroSkeleton):
       drop_path_keep_prob: keep probability of the last cell at the end of training.
       **kwargs: the other arguments, as ``MicroSkeleton``.
 
-    Example::
+    Example:
 
-        model = FinalMicroNetwork(MicroSearchSpace().from_string(PUBLISHED_ENAS_MICRO_ARC))
-        model.build_for((32, 32, 3))
-        logits, aux_logits = model(images, training=True, return_aux=True)
+    ```python
+    model = FinalMicroNetwork(MicroSearchSpace().from_string(PUBLISHED_ENAS_MICRO_ARC))
+    model.build_for((32, 32, 3))
+    logits, aux_logits = model(images, training=True, return_aux=True)
+    ```
     """
 
     def __init__(self, arc: Sequence[int], num_nodes: int = 5, num_layers: int = 15,

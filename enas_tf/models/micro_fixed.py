@@ -84,10 +84,12 @@ class FixedMicroNetwork(MicroSkeleton):
         (``"compact"``: one output kernel for every node).
       **kwargs: the other arguments, as ``MicroSkeleton``.
 
-    Example::
+    Example:
 
-        model = FixedMicroNetwork(MicroSearchSpace(), arc).build_for((32, 32, 3))
-        logits, _ = model(images, training=True, return_aux=True)
+    ```python
+    model = FixedMicroNetwork(MicroSearchSpace(), arc).build_for((32, 32, 3))
+    logits, _ = model(images, training=True, return_aux=True)
+    ```
     """
 
     def __init__(self, search_space: MicroSearchSpace, arc: Sequence[int], num_layers: int = 6,

@@ -133,10 +133,12 @@ class NasBench201Network(NothingRamps, NasBench201Skeleton):
       filters: channels of the first stage (16 in the benchmark).
       cells_per_stage: N (5 in the benchmark).
 
-    Example::
+    Example:
 
-        arc = NasBench201SearchSpace().from_string(RESNET_CELL)
-        model = NasBench201Network(arc).build_for((32, 32, 3))
+    ```python
+    arc = NasBench201SearchSpace().from_string(RESNET_CELL)
+    model = NasBench201Network(arc).build_for((32, 32, 3))
+    ```
     """
 
     def __init__(self, arc: Sequence[int], filters: int = 16, cells_per_stage: int = 5,

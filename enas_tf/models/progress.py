@@ -2,10 +2,12 @@
 ramps during training (no drop-path): ``set_training_progress`` does nothing and
 ``progress_stats`` reports nothing.
 
-Example::
+Example:
 
-    class MyFinalNetwork(NothingRamps, keras.Model):
-        ...
+```python
+class MyFinalNetwork(NothingRamps, keras.Model):
+    ...
+```
 """
 
 from __future__ import annotations

@@ -93,13 +93,15 @@ class RecurrentLanguageModel(NothingRamps, TiedLanguageModel):
         ``TiedLanguageModel``.
       concat: without ``search_space``, the nodes the output averages (None: all).
 
-    Example::
+    Example:
 
-        model = RecurrentLanguageModel(space.from_string(ENAS_LM_CELL), vocab_size=10000,
-                                       hidden_size=800)
-        logits = model(tokens)                       # [B, T, 10000]
-        darts_v2 = RecurrentLanguageModel(space.from_string("DARTS_V2"), vocab_size=10000,
-                                          hidden_size=850, softmax_bias=True)
+    ```python
+    model = RecurrentLanguageModel(space.from_string(ENAS_LM_CELL), vocab_size=10000,
+                                   hidden_size=800)
+    logits = model(tokens)                       # [B, T, 10000]
+    darts_v2 = RecurrentLanguageModel(space.from_string("DARTS_V2"), vocab_size=10000,
+                                      hidden_size=850, softmax_bias=True)
+    ```
     """
 
     def __init__(self, arc: Sequence[int], vocab_size: int, hidden_size: int,

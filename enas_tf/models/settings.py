@@ -1,9 +1,11 @@
 """The network skeleton's settings, shared by the spaces that build cells or layers into
 a network (micro, macro, DARTS, NAS-Bench-201; the recurrent space uses ``num_nodes``).
 
-Example::
+Example:
 
-    NetworkSettings(num_layers=2, filters=8).validate()
+```python
+NetworkSettings(num_layers=2, filters=8).validate()
+```
 """
 
 from __future__ import annotations

@@ -18,10 +18,12 @@ import numpy as np
 class InvalidArchitectureError(ValueError):
     """An architecture does not fit its search space; the message names where and why.
 
-    Example::
+    Example:
 
-        MicroSearchSpace().validate([9] * 40)
-        # InvalidArchitectureError: position 0 (normal/node2/input1): 9 is out of range [0, 1].
+    ```python
+    MicroSearchSpace().validate([9] * 40)
+    # InvalidArchitectureError: position 0 (normal/node2/input1): 9 is out of range [0, 1].
+    ```
     """
 
 
@@ -47,11 +49,13 @@ class SearchSpace(abc.ABC):
     naming the bad position, the integer string, random architectures, a picture of the
     choices) comes from here.
 
-    Example::
+    Example:
 
-        space = MicroSearchSpace()
-        arc = space.random_architecture(np.random.default_rng(0))
-        space.validate(arc) == space.from_string(space.to_string(arc))
+    ```python
+    space = MicroSearchSpace()
+    arc = space.random_architecture(np.random.default_rng(0))
+    space.validate(arc) == space.from_string(space.to_string(arc))
+    ```
     """
 
     name: str = "base"

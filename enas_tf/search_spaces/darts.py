@@ -80,12 +80,14 @@ def edge_index(node: int, source: int) -> int:
 class DartsSearchSpace(MicroSearchSpace):
     """Genotypes of the DARTS cell space (normal + reduction cell, 4 nodes).
 
-    Example::
+    Example:
 
-        space = DartsSearchSpace()
-        arc = space.from_string("DARTS_V2")
-        print(space.to_genotype(arc))
-        arc = space.derive(alpha_normal, alpha_reduce)   # [14, 8] each
+    ```python
+    space = DartsSearchSpace()
+    arc = space.from_string("DARTS_V2")
+    print(space.to_genotype(arc))
+    arc = space.derive(alpha_normal, alpha_reduce)   # [14, 8] each
+    ```
 
     Args:
       fixed_reduction: search only the normal cell, with GDAS's fixed reduction cell

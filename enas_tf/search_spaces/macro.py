@@ -78,11 +78,13 @@ class MacroSearchSpace(SearchSpace):
       num_branches: the first ``num_branches`` of ``MACRO_OPS`` are allowed (6 in the
         official search; the official final script uses 4, convolutions only).
 
-    Example::
+    Example:
 
-        space = MacroSearchSpace(num_layers=12)
-        arc = space.from_string(text)        # the official flat integers
-        print(space.describe(arc))
+    ```python
+    space = MacroSearchSpace(num_layers=12)
+    arc = space.from_string(text)        # the official flat integers
+    print(space.describe(arc))
+    ```
     """
 
     name = "macro"

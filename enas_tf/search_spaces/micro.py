@@ -37,11 +37,13 @@ class MicroSearchSpace(SearchSpace):
       ops: the op names a node input may take (ENAS's five by default).
       cell_types: the searched cells, in the architecture's order.
 
-    Example::
+    Example:
 
-        space = MicroSearchSpace(num_nodes=5)
-        arc = space.from_string(PUBLISHED_ENAS_MICRO_ARC)     # 40 integers
-        space.draw(arc).savefig("cell.png")
+    ```python
+    space = MicroSearchSpace(num_nodes=5)
+    arc = space.from_string(PUBLISHED_ENAS_MICRO_ARC)     # 40 integers
+    space.draw(arc).savefig("cell.png")
+    ```
     """
 
     name = "micro"

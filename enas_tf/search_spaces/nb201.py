@@ -5,9 +5,11 @@ node ``i`` sums one op on each edge from every earlier node ``j`` (6 edges). Eac
 holds one of 5 ops, so the space has 5**6 = 15,625 cells. As an architecture of this
 library a cell is 6 integers, the edges in the benchmark string's order
 (1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2), each indexing ``OPS``. The benchmark's own
-architecture string reads and writes::
+architecture string reads and writes:
 
-    |nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|
+```
+|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|
+```
 
 so a cell can be looked up in the benchmark's tables as it is.
 
@@ -35,12 +37,14 @@ RESNET_CELL = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|s
 class NasBench201SearchSpace(SearchSpace):
     """Cells of NAS-Bench-201: one of ``OPS`` on each of the 6 edges.
 
-    Example::
+    Example:
 
-        space = NasBench201SearchSpace()
-        arc = space.from_string(RESNET_CELL)     # (3, 0, 3, 1, 0, 1)
-        space.to_arch_str(arc) == RESNET_CELL
-        len(list(space.all_architectures()))      # 15625
+    ```python
+    space = NasBench201SearchSpace()
+    arc = space.from_string(RESNET_CELL)     # (3, 0, 3, 1, 0, 1)
+    space.to_arch_str(arc) == RESNET_CELL
+    len(list(space.all_architectures()))      # 15625
+    ```
     """
 
     name = "nb201"

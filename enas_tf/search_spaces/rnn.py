@@ -6,9 +6,11 @@ Node 0 reads ``x_t`` and ``h_{t-1}`` and always applies tanh. Each later node ``
 (enas_lm's order). Every node is a highway unit ``s = prev + sigmoid(t) * (f(h) - prev)``
 and the cell's output ``h_t`` is the mean of the searched nodes ``1 .. num_nodes``, as
 enas_lm computes it. An architecture is enas_lm's flat encoding: one ``(previous node,
-function)`` pair per searched node::
+function)`` pair per searched node:
 
-    0 2 1 0 2 1 2 2 4 0 5 0 3 2 6 2      # enas_lm's published cell, 8 nodes
+```
+0 2 1 0 2 1 2 2 4 0 5 0 3 2 6 2      # enas_lm's published cell, 8 nodes
+```
 
 DARTS's recurrent space (Liu et al. 2019, quark0/darts ``rnn/``) is this space: the same
 highway nodes, each reading one earlier node through one of the same four functions, so
@@ -84,13 +86,15 @@ class RecurrentCellSearchSpace(SearchSpace):
       num_nodes: searched nodes (enas_lm searches 9; its published cell has 8; DARTS 8).
       concat: the nodes the output averages (``parse_concat``); all by default.
 
-    Example::
+    Example:
 
-        space = RecurrentCellSearchSpace(num_nodes=8)
-        arc = space.from_string(ENAS_LM_CELL)
-        space.nodes(arc)[:2]     # [(0, 'sigmoid'), (1, 'tanh')]
-        space.notation(space.from_string("DARTS_V2"))
-        # "Genotype(recurrent=[('sigmoid', 0), ('relu', 1), ...], concat=range(1, 9))"
+    ```python
+    space = RecurrentCellSearchSpace(num_nodes=8)
+    arc = space.from_string(ENAS_LM_CELL)
+    space.nodes(arc)[:2]     # [(0, 'sigmoid'), (1, 'tanh')]
+    space.notation(space.from_string("DARTS_V2"))
+    # "Genotype(recurrent=[('sigmoid', 0), ('relu', 1), ...], concat=range(1, 9))"
+    ```
     """
 
     name = "rnn"

@@ -7,9 +7,11 @@ It sees the loop through a ``StrategyContext``. A new strategy is its own module
 ``SearchStrategy`` subclass (its settings, the supernet input it gives) decorated with
 ``register_strategy``; nothing here is edited for it.
 
-Example::
+Example:
 
-    strategy_class = get_strategy("darts")
+```python
+strategy_class = get_strategy("darts")
+```
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ def get_strategy(identifier: "str | type[SearchStrategy]") -> type[SearchStrateg
       identifier: a ``--strategy`` value (``enas``, ``darts``, ``gdas``, ``random``, or
         one registered later) or a strategy class.
 
-    Example::
+    Example:
 
-        get_strategy("gdas").space_defaults["nb201"]    # GDAS's settings on NB201
+    ```python
+    get_strategy("gdas").space_defaults["nb201"]    # GDAS's settings on NB201
+    ```
     """
     return STRATEGIES.get(identifier)
 
@@ -41,9 +45,11 @@ def get_strategy(identifier: "str | type[SearchStrategy]") -> type[SearchStrateg
 def strategy_names() -> tuple[str, ...]:
     """The registered strategies' names, built-in ones first.
 
-    Example::
+    Example:
 
-        strategy_names()    # ('enas', 'darts', 'gdas', 'random', ...)
+    ```python
+    strategy_names()    # ('enas', 'darts', 'gdas', 'random', ...)
+    ```
     """
     return STRATEGIES.names()
 

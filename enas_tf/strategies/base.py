@@ -25,9 +25,11 @@ class StrategyContext:
       count_correct: ``(images, labels, arch_input) -> sums`` of the metric on one
         distributed batch, no weight update: the scoring function of derivation.
 
-    Example::
+    Example:
 
-        method = DARTSStrategy(search.strategy_context())   # what Search does
+    ```python
+    method = DARTSStrategy(search.strategy_context())   # what Search does
+    ```
     """
 
     config: Any
@@ -63,12 +65,14 @@ class SearchStrategy(abc.ABC):
     ``tf.distribute`` strategy as ``search.distribution`` and the search strategy as
     ``search.method``.
 
-    Example::
+    Example:
 
-        class Greedy(SearchStrategy):      # register with @register_strategy
-            name, supernet_input = "greedy", "arc"
-            def shared_step(self, images, labels): ...
-            ...                              # examples/toy_strategy.py is complete
+    ```python
+    class Greedy(SearchStrategy):      # register with @register_strategy
+        name, supernet_input = "greedy", "arc"
+        def shared_step(self, images, labels): ...
+        ...                              # examples/toy_strategy.py is complete
+    ```
     """
 
     name: ClassVar[str] = ""
@@ -208,11 +212,13 @@ def register_strategy(strategy_class: type[SearchStrategy]) -> type[SearchStrate
     Args:
       strategy_class: a ``SearchStrategy`` subclass with a new ``name``.
 
-    Example::
+    Example:
 
-        @register_strategy
-        class Greedy(SearchStrategy):
-            name = "greedy"
-            ...                       # examples/toy_strategy.py is a whole one
+    ```python
+    @register_strategy
+    class Greedy(SearchStrategy):
+        name = "greedy"
+        ...                       # examples/toy_strategy.py is a whole one
+    ```
     """
     return STRATEGIES.register(strategy_class)

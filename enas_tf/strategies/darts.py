@@ -104,11 +104,13 @@ class DARTSStrategy(SearchStrategy):
     Args:
       context: what it sees of the search (``StrategyContext``); the loop makes it.
 
-    Example::
+    Example:
 
-        config = SearchConfig.for_space("darts", dataset="digits", unrolled=True)
-        result = Search(config, load_dataset("digits")).run()   # strategy="darts"
-        result["genotype"]
+    ```python
+    config = SearchConfig.for_space("darts", dataset="digits", unrolled=True)
+    result = Search(config, load_dataset("digits")).run()   # strategy="darts"
+    result["genotype"]
+    ```
     """
 
     name = "darts"

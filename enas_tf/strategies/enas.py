@@ -57,10 +57,12 @@ class ENASStrategy(SearchStrategy):
     Args:
       context: what it sees of the search (``StrategyContext``); the loop makes it.
 
-    Example::
+    Example:
 
-        config = SearchConfig.for_space("micro", strategy="enas", dataset="digits")
-        result = Search(config, load_dataset("digits")).run()
+    ```python
+    config = SearchConfig.for_space("micro", strategy="enas", dataset="digits")
+    result = Search(config, load_dataset("digits")).run()
+    ```
     """
 
     name = "enas"

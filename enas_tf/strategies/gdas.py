@@ -1,12 +1,14 @@
 """GDAS (Dong & Yang, CVPR 2019): one hard Gumbel sample of the architecture per step.
 
 Per pass one Gumbel sample per edge of each searched cell type, shared by all cells of
-that type (AutoDL-Projects ``search_model_gdas``)::
+that type (AutoDL-Projects ``search_model_gdas``):
 
-    g       = -log(-log(u)),  u ~ U(0, 1)
-    probs   = softmax((log_softmax(alpha) + g) / tau)
-    index   = argmax(probs)
-    hard    = one_hot(index) - stop_gradient(probs) + probs
+```
+g       = -log(-log(u)),  u ~ U(0, 1)
+probs   = softmax((log_softmax(alpha) + g) / tau)
+index   = argmax(probs)
+hard    = one_hot(index) - stop_gradient(probs) + probs
+```
 
 so the forward pass is one-hot (only op ``index`` runs on each edge, in a
 ``tf.switch_case``) and the backward pass is softmax's (the straight-through
@@ -88,10 +90,12 @@ class GDASStrategy(DARTSStrategy):
     """Gradient-based search with hard Gumbel samples, over a space with
     ``weight_shapes`` whose supernet takes ``SampledMixing`` (DARTS, DARTS-FRC, NB201).
 
-    Example::
+    Example:
 
-        config = SearchConfig.for_space("darts", strategy="gdas", dataset="digits")
-        result = Search(config, load_dataset("digits")).run()
+    ```python
+    config = SearchConfig.for_space("darts", strategy="gdas", dataset="digits")
+    result = Search(config, load_dataset("digits")).run()
+    ```
 
     Args:
       context: what it sees of the search (``StrategyContext``); the loop makes it.

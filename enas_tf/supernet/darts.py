@@ -103,11 +103,13 @@ class DartsSupernet(keras.Model):
       recompute_edges: run each edge's ops again in the backward pass instead of keeping
         their outputs (``darts_edges.recomputed_edge``): less memory, more time.
 
-    Example::
+    Example:
 
-        supernet = DartsSupernet(DartsSearchSpace(), num_cells=8, filters=16)
-        supernet.build_for((32, 32, 3))
-        logits = supernet(images, mixing={"normal": tf.nn.softmax(a_n), "reduce": ...})
+    ```python
+    supernet = DartsSupernet(DartsSearchSpace(), num_cells=8, filters=16)
+    supernet.build_for((32, 32, 3))
+    logits = supernet(images, mixing={"normal": tf.nn.softmax(a_n), "reduce": ...})
+    ```
     """
 
     def __init__(self, search_space: DartsSearchSpace, num_cells: int = 8, filters: int = 16,

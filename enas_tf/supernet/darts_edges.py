@@ -152,11 +152,13 @@ class MixedEdge(keras.layers.Layer):
     ``mixed_edge``; ``gdas``: the edge of AutoDL's GDAS search network; ``recompute``:
     the edge's ops run again in the backward pass instead of being kept (``recomputed``).
 
-    Example::
+    Example:
 
-        edge = MixedEdge(16, strides=1)
-        edge.build((None, None, None, 16))
-        y = edge(x, tf.nn.softmax(alpha_row))   # sum_o w[o] * op_o(x)
+    ```python
+    edge = MixedEdge(16, strides=1)
+    edge.build((None, None, None, 16))
+    y = edge(x, tf.nn.softmax(alpha_row))   # sum_o w[o] * op_o(x)
+    ```
     """
 
     def __init__(self, filters: int, strides: int, gdas: bool = False,

@@ -2,12 +2,14 @@
 mixes an edge from every earlier state.
 
 Weights as DARTS: ``W_0`` ``[2H, 2H]`` for the initial state and one ``[H, 2H]`` kernel
-``W_i`` per node, shared by all of the node's edges and functions. One time step::
+``W_i`` per node, shared by all of the node's edges and functions. One time step:
 
-    s_0 = BN(h + sigmoid(c) * (tanh(g) - h)),   (c, g) = [x * m_x, h * m_h] W_0
-    s_i = BN(sum_{j < i} sum_{k != none} w[e(i, j), k] * (s_j + sigmoid(c_j) * (f_k(g_j) - s_j)))
-          with (c_j, g_j) = (s_j * m_h) W_i
-    h_t = mean(s_n for n in concat)
+```
+s_0 = BN(h + sigmoid(c) * (tanh(g) - h)),   (c, g) = [x * m_x, h * m_h] W_0
+s_i = BN(sum_{j < i} sum_{k != none} w[e(i, j), k] * (s_j + sigmoid(c_j) * (f_k(g_j) - s_j)))
+      with (c_j, g_j) = (s_j * m_h) W_i
+h_t = mean(s_n for n in concat)
+```
 
 BN is batch normalisation without scale or offset on batch statistics (DARTS's
 ``BatchNorm1d(affine=False)``; DARTS evaluates on running statistics, this supernet
@@ -55,12 +57,14 @@ class DartsRecurrentSupernet(RecurrentSupernetBase):
       vocab_size, hidden_size, dropouts, init_range, softmax_bias: as
         ``RecurrentLanguageModel`` (DARTS: init 0.04, a softmax bias).
 
-    Example::
+    Example:
 
-        space = RecurrentCellSearchSpace(8)
-        supernet = DartsRecurrentSupernet(space, vocab_size=10000, hidden_size=300).build_for()
-        logits = supernet(tokens, tf.nn.softmax(alpha))          # alpha [36, 5]
-        logits = supernet(tokens, supernet.arch_input(space.from_string("DARTS_V2")))
+    ```python
+    space = RecurrentCellSearchSpace(8)
+    supernet = DartsRecurrentSupernet(space, vocab_size=10000, hidden_size=300).build_for()
+    logits = supernet(tokens, tf.nn.softmax(alpha))          # alpha [36, 5]
+    logits = supernet(tokens, supernet.arch_input(space.from_string("DARTS_V2")))
+    ```
     """
 
     def __init__(self, search_space: RecurrentCellSearchSpace, vocab_size: int,

@@ -58,11 +58,13 @@ class MacroSupernet(MacroSkeleton):
     Batch norm uses batch statistics in training and moving averages otherwise (the
     official macro search rewards architectures in inference mode).
 
-    Example::
+    Example:
 
-        space = MacroSearchSpace(num_layers=12)
-        supernet = MacroSupernet(space, filters=36).build_for((32, 32, 3))
-        logits = supernet(images, arc=MacroController(space).sample()[0], training=True)
+    ```python
+    space = MacroSearchSpace(num_layers=12)
+    supernet = MacroSupernet(space, filters=36).build_for((32, 32, 3))
+    logits = supernet(images, arc=MacroController(space).sample()[0], training=True)
+    ```
 
     Args:
       search_space: the macro space (its ``num_layers`` and branches).

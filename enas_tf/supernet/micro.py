@@ -123,12 +123,14 @@ class MicroSupernet(MicroSkeleton):
     Batch norm always uses batch statistics, as in the official search.
     ``weight_sharing`` is ``"official"`` or ``"compact"`` (see the module docstring).
 
-    Example::
+    Example:
 
-        space = MicroSearchSpace(num_nodes=5)
-        supernet = MicroSupernet(space, num_layers=6, filters=20).build_for((32, 32, 3))
-        arc = MicroController(space).sample()[0]
-        logits = supernet(images, arc=arc, training=True)
+    ```python
+    space = MicroSearchSpace(num_nodes=5)
+    supernet = MicroSupernet(space, num_layers=6, filters=20).build_for((32, 32, 3))
+    arc = MicroController(space).sample()[0]
+    logits = supernet(images, arc=arc, training=True)
+    ```
 
     Args:
       search_space: the micro space (its ``num_nodes`` and ops).

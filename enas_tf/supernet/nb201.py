@@ -90,11 +90,13 @@ class NasBench201SearchCell(keras.layers.Layer):
 class NasBench201Supernet(NasBench201Skeleton):
     """The weight-sharing network of the NAS-Bench-201 space.
 
-    Example::
+    Example:
 
-        supernet = NasBench201Supernet(NasBench201SearchSpace()).build_for((32, 32, 3))
-        logits = supernet(images, tf.constant([3, 0, 3, 1, 0, 1]))    # one cell
-        logits = supernet(images, tf.nn.softmax(alpha))               # DARTS's mixture
+    ```python
+    supernet = NasBench201Supernet(NasBench201SearchSpace()).build_for((32, 32, 3))
+    logits = supernet(images, tf.constant([3, 0, 3, 1, 0, 1]))    # one cell
+    logits = supernet(images, tf.nn.softmax(alpha))               # DARTS's mixture
+    ```
 
     Args:
       search_space: the NAS-Bench-201 space.

@@ -2,12 +2,14 @@
 the initial state's kernel ``W_prev``, and the ``tf.scan`` over time around one cell
 step (a graph loop: one trace serves every architecture and segment length).
 
-Example::
+Example:
 
-    class MySupernet(RecurrentSupernetBase):
-        def call(self, tokens, arc=None, training=False, **kwargs):
-            return self.run_cells(tokens, lambda x, h, x_mask, h_mask: ..., training,
-                                  **kwargs)
+```python
+class MySupernet(RecurrentSupernetBase):
+    def call(self, tokens, arc=None, training=False, **kwargs):
+        return self.run_cells(tokens, lambda x, h, x_mask, h_mask: ..., training,
+                              **kwargs)
+```
 """
 
 from __future__ import annotations

@@ -23,11 +23,13 @@ class RecurrentSupernet(RecurrentSupernetBase):
       search_space: the recurrent-cell space (its ``num_nodes``).
       vocab_size, hidden_size, dropouts, init_range: as ``RecurrentLanguageModel``.
 
-    Example::
+    Example:
 
-        supernet = RecurrentSupernet(RecurrentCellSearchSpace(9), vocab_size=10000,
-                                     hidden_size=200).build_for()
-        logits = supernet(tokens, arc=tf.constant(arc, tf.int32))
+    ```python
+    supernet = RecurrentSupernet(RecurrentCellSearchSpace(9), vocab_size=10000,
+                                 hidden_size=200).build_for()
+    logits = supernet(tokens, arc=tf.constant(arc, tf.int32))
+    ```
     """
 
     def __init__(self, search_space: RecurrentCellSearchSpace, vocab_size: int,

@@ -8,12 +8,14 @@ disk as the truth: a lost or garbled index is rebuilt from them, and a checkpoin
 files are missing or do not read back whole is passed over for the one before it, each
 said in one log line.
 
-Example::
+Example:
 
-    checkpoints = RunCheckpoints(tf.train.Checkpoint(model=model, epoch=epoch),
-                                 "runs/x", max_to_keep=5, variables=model.variables)
-    checkpoints.restore()                        # the newest intact one, if any
-    checkpoints.save(checkpoint_number=epoch + 1)
+```python
+checkpoints = RunCheckpoints(tf.train.Checkpoint(model=model, epoch=epoch),
+                             "runs/x", max_to_keep=5, variables=model.variables)
+checkpoints.restore()                        # the newest intact one, if any
+checkpoints.save(checkpoint_number=epoch + 1)
+```
 """
 
 from __future__ import annotations

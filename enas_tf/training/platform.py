@@ -6,9 +6,11 @@ its own Eigen kernels everywhere else (``TF_ENABLE_ONEDNN_OPTS=0``). Speed and e
 set of gradients differ between them, so every benchmark header and every run's first
 log line say which one ran.
 
-Example::
+Example:
 
-    print(describe_platform())   # "AMD EPYC, 2 CPU cores, oneDNN: off, TF 2.21.0, no GPU"
+```python
+print(describe_platform())   # "AMD EPYC, 2 CPU cores, oneDNN: off, TF 2.21.0, no GPU"
+```
 """
 
 from __future__ import annotations

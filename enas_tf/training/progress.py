@@ -26,12 +26,14 @@ from enas_tf.training.signals import check_stop
 class Progress:
     """Progress of ``target`` units of work.
 
-    Example::
+    Example:
 
-        progress = Progress(100, verbose=1, title="epoch 1/30")
-        for step in range(100):
-            loss = train_step()
-            progress.update(step + 1, [("loss", float(loss))])
+    ```python
+    progress = Progress(100, verbose=1, title="epoch 1/30")
+    for step in range(100):
+        loss = train_step()
+        progress.update(step + 1, [("loss", float(loss))])
+    ```
 
     Values are averaged over the updates so far, except the names in ``stateful``,
     which show their latest value.

@@ -100,10 +100,12 @@ class RunLock:
     """An exclusive ``flock`` on ``<output_dir>/run.lock`` held while a run runs. The
     kernel drops it when the process dies, so a killed run never leaves it stale.
 
-    Example::
+    Example:
 
-        with RunLock(config.output_dir):
-            ...  # train
+    ```python
+    with RunLock(config.output_dir):
+        ...  # train
+    ```
     """
 
     def __init__(self, output_dir: str):

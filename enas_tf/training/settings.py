@@ -1,9 +1,11 @@
 """The training settings every run has: the weights' SGD and schedule, and the run's
 output, logging and reproducibility.
 
-Example::
+Example:
 
-    TrainingSettings(batch_size=64, lr_max=0.025).steps_for(50000)   # 782
+```python
+TrainingSettings(batch_size=64, lr_max=0.025).steps_for(50000)   # 782
+```
 """
 
 from __future__ import annotations

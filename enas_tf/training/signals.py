@@ -6,12 +6,14 @@ handler only records the request; the loops call ``check_stop()`` between steps 
 progress update does), where stopping is safe: the last checkpoint is whole and nothing
 is half-written. A second signal stops at once, for a run stuck outside the loops.
 
-Example::
+Example:
 
-    stop_on_signals()            # the CLI does this; a notebook keeps Ctrl-C as it is
-    for step in range(steps):
-        train_step()
-        check_stop()             # raises StopRequested once a signal came
+```python
+stop_on_signals()            # the CLI does this; a notebook keeps Ctrl-C as it is
+for step in range(steps):
+    train_step()
+    check_stop()             # raises StopRequested once a signal came
+```
 """
 
 from __future__ import annotations
