@@ -216,7 +216,7 @@ def test_the_second_order_gradient_matches_autodiff_through_the_virtual_step(tmp
 
     weights, alphas = supernet.trainable_variables, list(method.alphas.values())
     xi = 2.0 * train[1].shape[1] / 6  # the segment's learning rate
-    method.objective.states["valid"].assign(tf.zeros_like(method.objective.states["valid"]))
+    method.objective.carried.states["valid"].assign(tf.zeros_like(method.objective.carried.states["valid"]))
     with tf.GradientTape() as outer:
         with tf.GradientTape() as inner:
             train_loss, _ = method._ce(*train, stream="train")
@@ -226,7 +226,7 @@ def test_the_second_order_gradient_matches_autodiff_through_the_virtual_step(tmp
             valid_loss, _ = method._ce(*valid)
     direct = outer.gradient(valid_loss, alphas)
     with tf.GradientTape() as tape:
-        method.objective.states["valid"].assign(tf.zeros_like(method.objective.states["valid"]))
+        method.objective.carried.states["valid"].assign(tf.zeros_like(method.objective.carried.states["valid"]))
         with keras.StatelessScope(state_mapping=list(zip(weights, unrolled))):
             loss, _ = method._ce(*valid)
     first_order = tape.gradient(loss, alphas)

@@ -28,7 +28,7 @@ from enas_tf.loops.base import RunLoop
 from enas_tf.loops.final import MODEL_FILE, RESULT_FILE, export_if_asked
 from enas_tf.models.summary import describe_model
 from enas_tf.options import Settings
-from enas_tf.training.lm_steps import TOKENS, bptt_sgd_step, carried_sums, nll_step
+from enas_tf.training.lm_steps import TOKENS, CarriedBPTT, bptt_sgd_step, carried_sums, nll_step
 from enas_tf.training.optimizers import shared_weight_sgd
 from enas_tf.training.progress import EpochClock, StepMetrics
 from enas_tf.training.run_dir import (load_history, resume, save_history, save_model,
@@ -47,10 +47,12 @@ class LanguageModelTraining(RunLoop):
     """Trains ``RecurrentLanguageModel(arc)`` on ``data.train``; reports validation and
     test perplexity.
 
-    Example::
+    Example:
 
-        config = FinalConfig.for_space("rnn", dataset="python_docs", hidden_size=64)
-        result = LanguageModelTraining(config, arc, load_dataset("python_docs")).run()
+    ```python
+    config = FinalConfig.for_space("rnn", dataset="python_docs", hidden_size=64)
+    result = LanguageModelTraining(config, arc, load_dataset("python_docs")).run()
+    ```
 
     Args:
       config: all settings (``FinalConfig.for_space("rnn", ...)``); validated here.
@@ -76,8 +78,7 @@ class LanguageModelTraining(RunLoop):
         self.facts = describe_model(self.model, None)
         self.averages = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
         self.average_count = tf.Variable(0.0, trainable=False, name="average_count")
-        self.state = tf.Variable(tf.zeros([cfg.batch_size, cfg.hidden_size]), trainable=False)
-        self.base_lr = tf.Variable(float(cfg.lr_max), trainable=False)
+        self.carried = CarriedBPTT(cfg.batch_size, cfg.hidden_size, cfg.bptt)
         self.track(self.model, model=self.model, optimizer=self.optimizer,
                    averages=self.averages, average_count=self.average_count)
         self.train_step = tf.function(self._train_step, input_signature=[TOKENS, TOKENS])
@@ -136,8 +137,7 @@ class LanguageModelTraining(RunLoop):
     def train_epoch(self, epoch: int, steps: int) -> dict[str, float]:
         cfg = self.config
         lr, iterator = start_training_epoch(cfg, epoch, self.optimizer, self.data, self.distribution)
-        self.base_lr.assign(lr)
-        self.state.assign(tf.zeros_like(self.state))
+        self.carried.start_epoch(lr)
         metrics = StepMetrics(steps, epoch * steps + 1, lr, cfg.log_every, cfg.verbose,
                               f"epoch {epoch + 1}/{cfg.num_epochs}", self.writer,
                               metric="perplexity")
@@ -180,12 +180,11 @@ class LanguageModelTraining(RunLoop):
 
     def _train_step(self, inputs, targets):
         cfg = self.config
-        ce, last = bptt_sgd_step(
+        ce = bptt_sgd_step(
             lambda x, state: self.model(x, training=True, initial_state=state,
                                         return_state=True),
-            self.variables, self.optimizer, inputs, targets, self.state, self.base_lr,
-            cfg.bptt, lambda: self.variables, cfg)
-        self.state.assign(last)
+            self.variables, self.optimizer, inputs, targets, self.carried,
+            lambda: self.variables, cfg)
         return ce, tf.exp(ce)
 
     def _update_averages(self, start: bool = False) -> None:

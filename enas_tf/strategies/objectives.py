@@ -10,22 +10,23 @@ cells. ``make_objective`` picks the one the data call for (their metric), as
 Every ``run`` given to an objective is ``run(inputs, **call_kwargs) -> supernet output``,
 the supernet called under the strategy's mixing with ``training=True``.
 
-Example::
+Example:
 
-    objective = make_objective(context)
-    batches = objective.start_epoch(epoch)              # validation batches
-    loss, stats = objective.replica_loss(run, *next(batches))
+```python
+objective = make_objective(context)
+batches = objective.start_epoch(epoch)              # validation batches
+loss, stats = objective.replica_loss(run, *next(batches))
+```
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-import keras
 import tensorflow as tf
 
 from enas_tf.strategies.base import StrategyContext
-from enas_tf.training.lm_steps import TOKENS, bptt_sgd_step
+from enas_tf.training.lm_steps import TOKENS, CarriedBPTT, bptt_sgd_step
 from enas_tf.training.run_dir import epoch_seed
 from enas_tf.training.steps import distributed_sgd_step, sum_cross_entropy
 
@@ -87,20 +88,15 @@ class LanguageObjective(ClassifierObjective):
         if context.distribution.num_replicas_in_sync != 1:
             raise ValueError("the recurrent space searches on one device.")
         cfg = self.config
-        shape = [cfg.batch_size, context.supernet.hidden_size]
-        self.states = {stream: tf.Variable(tf.zeros(shape, keras.config.floatx()),
-                                           trainable=False, name=f"{stream}_bptt_state")
-                       for stream in ("train", "valid")}
-        self.base_lr = tf.Variable(float(cfg.lr_max), trainable=False, name="base_lr")
+        self.carried = CarriedBPTT(cfg.batch_size, context.supernet.hidden_size, cfg.bptt,
+                                   streams=("train", "valid"))
         self.virtual_clip = cfg.grad_bound or None
         # Segments of random length: one trace for every length.
         self.step_signature = [TOKENS] * 4
 
     def start_epoch(self, epoch: int):
         """Fresh states; consecutive ``bptt``-token validation segments, repeated."""
-        for state in self.states.values():
-            state.assign(tf.zeros_like(state))
-        self.base_lr.assign(float(self.context.optimizer.learning_rate))
+        self.carried.start_epoch(self.context.optimizer.learning_rate)
         dataset = self.context.data.dataset("valid", self.config.batch_size, repeat=True,
                                            drop_remainder=True)
         return iter(dataset)
@@ -109,9 +105,10 @@ class LanguageObjective(ClassifierObjective):
         """The mean CE per token from ``stream``'s state; a validation pass carries its
         last state on (DARTS's ``hidden_valid``), a training one (the virtual step's
         losses) does not."""
-        logits, last, _ = run(inputs, initial_state=self.states[stream], return_state=True)
+        state = self.carried.states[stream]
+        logits, last, _ = run(inputs, initial_state=state, return_state=True)
         if stream == "valid":
-            self.states[stream].assign(last)
+            state.assign(last)
         total, count = self.context.metric.batch_sums(targets, logits)
         return total / tf.cast(count, total.dtype), stats_of(total, total, count)
 
@@ -119,16 +116,13 @@ class LanguageObjective(ClassifierObjective):
         """One BPTT step from the training state; (mean CE, perplexity)."""
         cfg, supernet = self.config, self.context.supernet
         variables = supernet.trainable_variables
-        ce, last = bptt_sgd_step(
+        ce = bptt_sgd_step(
             lambda x, state: run(x, initial_state=state, return_state=True), variables,
-            self.context.optimizer, inputs, targets, self.states["train"], self.base_lr,
-            cfg.bptt, lambda: variables, cfg)
-        self.states["train"].assign(last)
+            self.context.optimizer, inputs, targets, self.carried, lambda: variables, cfg)
         return ce, tf.exp(ce)
 
     def learning_rate(self, targets):
-        scale = tf.cast(tf.shape(targets)[1], tf.float32) / float(self.config.bptt)
-        return self.base_lr * scale
+        return self.carried.learning_rate(targets)
 
 
 def make_objective(context: StrategyContext) -> ClassifierObjective:

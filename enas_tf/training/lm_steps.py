@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
+import keras
 import tensorflow as tf
 
 from enas_tf.data.metrics import PERPLEXITY
@@ -53,11 +54,46 @@ def language_model_loss(ce, outputs, weights, l2_reg: float, activation_reg: flo
     return loss
 
 
-def bptt_sgd_step(forward: Callable, variables, optimizer, inputs, targets, state,
-                  base_lr, bptt: int, decayed: Callable, config, decay_form: str = "l2"):
-    """One step; ``forward(inputs, state) -> (logits, last state, outputs)``,
-    ``decayed() -> weights to decay`` (by ``decay_form``). Returns ``(mean CE, the last
-    state)``."""
+class CarriedBPTT:
+    """What truncated BPTT carries across the segments of an epoch: the hidden state of
+    each stream (a search's validation passes carry their own, DARTS's ``hidden_valid``)
+    and the epoch's base learning rate, which each segment scales by its length over
+    ``bptt`` (enas_lm, DARTS).
+
+    Example:
+
+    ```python
+    carried = CarriedBPTT(batch_size=64, hidden_size=200, bptt=35)
+    carried.start_epoch(optimizer.learning_rate)   # zero states, the epoch's rate
+    carried.learning_rate(targets)                 # base * T / 35 for [B, T] targets
+    ```
+    """
+
+    def __init__(self, batch_size: int, hidden_size: int, bptt: int,
+                 streams: tuple[str, ...] = ("train",)):
+        self.bptt = bptt
+        shape = [batch_size, hidden_size]
+        self.states = {stream: tf.Variable(tf.zeros(shape, keras.config.floatx()),
+                                           trainable=False, name=f"{stream}_bptt_state")
+                       for stream in streams}
+        self.base_lr = tf.Variable(0.0, trainable=False, name="base_lr")
+
+    def start_epoch(self, learning_rate) -> None:
+        for state in self.states.values():
+            state.assign(tf.zeros_like(state))
+        self.base_lr.assign(float(learning_rate))
+
+    def learning_rate(self, targets) -> tf.Tensor:
+        """The rate of the segment ``targets`` ``[B, T]``: base rate times ``T / bptt``."""
+        return self.base_lr * tf.cast(tf.shape(targets)[1], tf.float32) / float(self.bptt)
+
+
+def bptt_sgd_step(forward: Callable, variables, optimizer, inputs, targets,
+                  carried: CarriedBPTT, decayed: Callable, config, decay_form: str = "l2"):
+    """One step from ``carried``'s training state, which it then carries on;
+    ``forward(inputs, state) -> (logits, last state, outputs)``, ``decayed() -> weights
+    to decay`` (by ``decay_form``). Returns the mean CE."""
+    state = carried.states["train"]
     with tf.GradientTape() as tape:
         logits, last, outputs = forward(inputs, state)
         ce = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -65,10 +101,10 @@ def bptt_sgd_step(forward: Callable, variables, optimizer, inputs, targets, stat
         loss = language_model_loss(ce, outputs, decayed(), config.l2_reg, config.activation_reg,
                                    config.slowness_reg, decay_form)
     grads = tape.gradient(loss, variables)
-    scale = tf.cast(tf.shape(targets)[1], tf.float32) / float(bptt)
-    optimizer.learning_rate.assign(base_lr * scale)
+    optimizer.learning_rate.assign(carried.learning_rate(targets))
     optimizer.apply_gradients(zip(grads, variables))
-    return ce, last
+    state.assign(last)
+    return ce
 
 
 class LanguageSearchSteps(SearchSteps):
@@ -82,9 +118,7 @@ class LanguageSearchSteps(SearchSteps):
         if strategy.num_replicas_in_sync != 1:
             raise ValueError("the recurrent space searches on one device.")
         self.config = config
-        self.state = tf.Variable(tf.zeros([config.batch_size, supernet.hidden_size]),
-                                 trainable=False, name="bptt_state")
-        self.base_lr = tf.Variable(float(config.lr_max), trainable=False, name="base_lr")
+        self.carried = CarriedBPTT(config.batch_size, supernet.hidden_size, config.bptt)
         # Not XLA-compiled: the BPTT step carries its state in a variable (untested
         # under jit_compile, which the recurrent search has never applied).
         super().__init__(supernet, optimizer, reinforce, strategy, config.batch_size,
@@ -92,19 +126,16 @@ class LanguageSearchSteps(SearchSteps):
 
     def start_epoch(self) -> None:
         """A fresh state and the epoch's learning rate as the base of the scaled one."""
-        self.state.assign(tf.zeros_like(self.state))
-        self.base_lr.assign(float(self.optimizer.learning_rate))
+        self.carried.start_epoch(self.optimizer.learning_rate)
 
     def _train_step(self, inputs, targets, arc):
         self.trace_count += 1
         supernet = self.supernet
-        ce, last = bptt_sgd_step(
+        ce = bptt_sgd_step(
             lambda x, state: supernet(x, arc=arc, training=True, initial_state=state,
                                       return_state=True),
-            supernet.trainable_variables, self.optimizer, inputs, targets, self.state,
-            self.base_lr, self.config.bptt, self._decayed(arc), self.config,
-            self.config.search_decay)
-        self.state.assign(last)
+            supernet.trainable_variables, self.optimizer, inputs, targets, self.carried,
+            self._decayed(arc), self.config, self.config.search_decay)
         return ce, tf.exp(ce)
 
     def _decayed(self, arc) -> Callable:
