@@ -262,7 +262,7 @@ space's official settings (and its strategy's).
 Example:
 
 ```python
-config = SearchConfig.for_space("darts", dataset="digits", num_epochs=5, lr_t0=5)
+config = SearchConfig.for_space("darts", dataset="digits", num_epochs=5)
 config.validate()                          # every part checks its own settings
 result = Search(config, load_dataset("digits")).run()
 ```

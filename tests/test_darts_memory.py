@@ -52,7 +52,9 @@ def assert_same_state(actual, expected, what):
                                    err_msg=f"{what}: {name}")
 
 
-@pytest.mark.parametrize("order", ["first", "second"])
+# The second order traces its four passes (a minute and a half): slow, like its
+# recompute check below; tests/test_darts.py checks its gradient in the default run.
+@pytest.mark.parametrize("order", ["first", pytest.param("second", marks=pytest.mark.slow)])
 def test_memory_work_leaves_the_steps_as_they_were(tmp_path, order):
     golden = np.load(GOLDEN)
     expected = {name[len(order) + 1:]: golden[name] for name in golden.files
@@ -67,7 +69,6 @@ def test_memory_work_leaves_the_steps_as_they_were(tmp_path, order):
         assert np.median(np.abs(plain[name] - start[name])) > 1e-4, name
 
 
-# The second order traces its four passes twice here (three minutes): a slow test.
 @pytest.mark.parametrize("order", ["first", pytest.param("second", marks=pytest.mark.slow)])
 def test_recompute_edges_changes_no_step(tmp_path, order):
     golden = np.load(GOLDEN)
@@ -77,11 +78,11 @@ def test_recompute_edges_changes_no_step(tmp_path, order):
     assert_same_state(recomputed, expected, f"{order} order, recompute_edges")
 
 
-@pytest.mark.kernels
 @pytest.mark.parametrize("space", ["darts", "nb201"])
 def test_an_architecture_pass_computes_no_kernel_gradients(space):
     """``weight_gradients=False`` gives the alphas the same gradient and the edges'
-    kernels none (the cut is inside the edge functions, so none is computed)."""
+    kernels none (the cut is inside the edge functions, so none is computed). Which
+    gradients exist does not depend on the CPU kernels: not a ``kernels`` test."""
     keras.utils.set_random_seed(0)
     if space == "darts":
         search_space = DartsSearchSpace()

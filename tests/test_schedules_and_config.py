@@ -1,7 +1,7 @@
 import pytest
 
-from enas_tf.config import SearchConfig
-from enas_tf.training.schedules import cosine_restarts_lr
+from enas_tf.config import FinalConfig, SearchConfig
+from enas_tf.training.schedules import cosine_period, cosine_restarts_lr, epoch_learning_rate
 
 
 def test_cosine_restarts_follow_sgdr_periods():
@@ -14,6 +14,24 @@ def test_cosine_restarts_follow_sgdr_periods():
     assert lr(30) == pytest.approx(0.05)  # next restart
     # A 150-epoch search ends at lr_min: epoch 149 is the last of period [70, 150).
     assert lr(149) == pytest.approx(0.0005, abs=2e-5)
+
+
+@pytest.mark.parametrize("space", ["darts", "nb201"])
+def test_one_cosine_period_spans_a_run_of_any_length(space):
+    """DARTS, GDAS and NAS-Bench-201 anneal over the whole run (``lr_t0=0``): shortened
+    from Python, a run still ends near ``lr_min``; an explicit ``lr_t0`` still rules."""
+    for config_class in (SearchConfig, FinalConfig):
+        official = config_class.for_space(space)
+        assert official.lr_t0 == 0 and cosine_period(official) == official.num_epochs
+        short = config_class.for_space(space, num_epochs=10)
+        last = epoch_learning_rate(short, 9)
+        assert cosine_period(short) == 10
+        assert last - short.lr_min < 0.03 * (short.lr_max - short.lr_min)
+        assert epoch_learning_rate(short, 0) == pytest.approx(short.lr_max)
+    assert cosine_period(SearchConfig.for_space("darts", num_epochs=10, lr_t0=50)) == 50
+    warm = FinalConfig.for_space("darts", lr_t0=0, num_epochs=300,
+                                 lr_schedule="warmup_cosine", lr_warmup_epochs=5)
+    assert cosine_period(warm) == 295  # AutoDL counts its period without the warm-up
 
 
 def test_official_defaults():

@@ -17,13 +17,13 @@ from enas_tf.search_spaces.darts import PUBLISHED_DARTS_ARC, PUBLISHED_FRC_ARC
 SEARCH_DEFAULTS = dict(
     strategy="darts", num_layers=8, filters=16, batch_size=64, num_epochs=50,
     num_valid=25000, keep_prob=1.0, aux_weight=0.0, l2_reg=0.0, weight_decay=3e-4,
-    lr_max=0.025, lr_min=0.001, lr_t0=50, lr_t_mul=1, momentum=0.9, nesterov=False,
+    lr_max=0.025, lr_min=0.001, lr_t0=0, lr_t_mul=1, momentum=0.9, nesterov=False,
     grad_bound=5.0, grad_clip="global", output_dir="runs/darts")
 FINAL_DEFAULTS = dict(
     num_layers=20, filters=36, batch_size=96, num_epochs=600, aux_weight=0.4,
     keep_prob=1.0, drop_path_keep_prob=0.8, cutout=16, cutout_rule="centre", l2_reg=0.0,
     weight_decay=3e-4,
-    lr_max=0.025, lr_min=0.0, lr_t0=600, lr_t_mul=1, momentum=0.9, nesterov=False,
+    lr_max=0.025, lr_min=0.0, lr_t0=0, lr_t_mul=1, momentum=0.9, nesterov=False,
     grad_bound=5.0, grad_clip="global", output_dir="runs/darts_final")
 
 

@@ -18,12 +18,12 @@ from enas_tf.search_spaces.nb201 import RESNET_CELL
 SEARCH_DEFAULTS = dict(
     strategy="gdas", num_layers=5, filters=16, batch_size=64, num_epochs=250,
     num_valid=25000, keep_prob=1.0, aux_weight=0.0, l2_reg=0.0, weight_decay=5e-4,
-    lr_max=0.025, lr_min=0.001, lr_t0=250, lr_t_mul=1, momentum=0.9, nesterov=True,
+    lr_max=0.025, lr_min=0.001, lr_t0=0, lr_t_mul=1, momentum=0.9, nesterov=True,
     grad_bound=5.0, grad_clip="global", output_dir="runs/nb201")
 FINAL_DEFAULTS = dict(
     num_layers=5, filters=16, batch_size=256, num_epochs=200, aux_weight=0.0, keep_prob=1.0,
     drop_path_keep_prob=1.0, cutout=0, l2_reg=0.0, weight_decay=5e-4, lr_max=0.1, lr_min=0.0,
-    lr_t0=200, lr_t_mul=1, momentum=0.9, nesterov=True, grad_bound=0.0, grad_clip="global",
+    lr_t0=0, lr_t_mul=1, momentum=0.9, nesterov=True, grad_bound=0.0, grad_clip="global",
     output_dir="runs/nb201_final")
 
 

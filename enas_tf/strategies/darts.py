@@ -119,7 +119,7 @@ class DARTSStrategy(SearchStrategy):
     settings = DARTSSettings
     # AutoDL-Projects' DARTS-V1 on NAS-Bench-201: 50 epochs, one cosine period, the
     # weight step before the architecture step (exps/NAS-Bench-201-algos/DARTS-V1.py).
-    space_defaults = {"nb201": dict(num_epochs=50, lr_t0=50, arch_step="after"),
+    space_defaults = {"nb201": dict(num_epochs=50, arch_step="after"),
                       "rnn": ON_RECURRENT_SPACE}
     stats_prefix = "arch"
     stat_names = ("accuracy", "entropy", "loss")

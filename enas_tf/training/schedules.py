@@ -54,6 +54,17 @@ def moves_within_epoch(config, epoch: int) -> bool:
             and epoch < config.lr_warmup_epochs)
 
 
+def cosine_period(config) -> int:
+    """The first cosine period in epochs: ``lr_t0``, or with ``lr_t0=0`` the whole run
+    (``num_epochs``, less the ``warmup_cosine`` warm-up, as AutoDL counts it), so a run
+    shortened from Python still anneals to ``lr_min``."""
+    if config.lr_t0:
+        return config.lr_t0
+    if getattr(config, "lr_schedule", "cosine") == "warmup_cosine":
+        return max(1, config.num_epochs - config.lr_warmup_epochs)
+    return config.num_epochs
+
+
 def epoch_learning_rate(config, epoch: int, progress: float = 0.0) -> float:
     """The learning rate of ``epoch`` (``progress`` of it done) under ``config``'s
     schedule (``lr_schedule``: cosine restarts unless it says otherwise)."""
@@ -62,6 +73,6 @@ def epoch_learning_rate(config, epoch: int, progress: float = 0.0) -> float:
         return exponential_lr(epoch, config.lr_max, config.lr_decay)
     if schedule == "warmup_cosine":
         return warmup_cosine_lr(epoch, progress, config.lr_max, config.lr_min,
-                                config.lr_warmup_epochs, config.lr_t0)
-    return cosine_restarts_lr(epoch, config.lr_max, config.lr_min, config.lr_t0,
+                                config.lr_warmup_epochs, cosine_period(config))
+    return cosine_restarts_lr(epoch, config.lr_max, config.lr_min, cosine_period(config),
                               config.lr_t_mul)

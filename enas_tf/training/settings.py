@@ -37,7 +37,9 @@ class TrainingSettings(Settings):
                            "* sum(w^2)).", minimum=0, final=2e-4)
     lr_max: float = option(0.05, "Cosine-restart maximum learning rate.")
     lr_min: float = option(0.0005, "Cosine-restart minimum learning rate.", final=0.0001)
-    lr_t0: int = option(10, "Epochs of the first cosine period.", minimum=1)
+    lr_t0: int = option(
+        10, "Epochs of the first cosine period; 0: one period over the whole run "
+        "(num_epochs, less a warm-up), as DARTS, GDAS and NAS-Bench-201 anneal.", minimum=0)
     lr_t_mul: int = option(2, "Period multiplier at each restart.", minimum=1)
     momentum: float = option(0.9, "Momentum of the weights' SGD.", minimum=0)
     nesterov: bool = option(True, "Nesterov momentum (official ENAS); off: plain momentum "
