@@ -1,10 +1,11 @@
 """Every Python block of the README and of docs/ runs, so none can rot unnoticed.
 
 A page runs as a notebook would: its blocks in order, in one fresh process, in an empty
-directory (the README's copy of a docs page's block runs on that page). Names a page leaves to the reader (``x_train``, ``build_model``, a trained
-model on disk) come from the page's prelude here; budgets shrink by exact text
-substitutions, each of which must still match the page, so a changed block fails here
-until its entry is looked at. Each page then checks what its blocks produced.
+directory (the README's copy of a docs page's block runs on that page). Names a page
+leaves to the reader (``x_train``, ``build_model``, a trained model on disk) come from
+the page's prelude here; budgets shrink by exact text substitutions, each of which must
+still match the page, so a changed block fails here until its entry is looked at. Each
+page then checks what its blocks produced.
 """
 
 import dataclasses
@@ -50,6 +51,9 @@ images = np.zeros((4, 8, 8, 1), "float32")
 
 @dataclasses.dataclass
 class Page:
+    """How a page runs: code before its blocks, text substitutions in them (budgets),
+    and checks after them."""
+
     prelude: str = ""
     shrink: dict = dataclasses.field(default_factory=dict)
     checks: str = ""

@@ -78,7 +78,7 @@ class LanguageModelTraining(RunLoop):
         self.facts = describe_model(self.model, None)
         self.averages = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
         self.average_count = tf.Variable(0.0, trainable=False, name="average_count")
-        self.carried = CarriedBPTT(cfg.batch_size, cfg.hidden_size, cfg.bptt)
+        self.carried = CarriedBPTT(cfg.batch_size, cfg.hidden_size, cfg.bptt, cfg.lr_max)
         self.track(self.model, model=self.model, optimizer=self.optimizer,
                    averages=self.averages, average_count=self.average_count)
         self.train_step = tf.function(self._train_step, input_signature=[TOKENS, TOKENS])

@@ -89,7 +89,7 @@ class LanguageObjective(ClassifierObjective):
             raise ValueError("the recurrent space searches on one device.")
         cfg = self.config
         self.carried = CarriedBPTT(cfg.batch_size, context.supernet.hidden_size, cfg.bptt,
-                                   streams=("train", "valid"))
+                                   cfg.lr_max, streams=("train", "valid"))
         self.virtual_clip = cfg.grad_bound or None
         # Segments of random length: one trace for every length.
         self.step_signature = [TOKENS] * 4

@@ -63,20 +63,20 @@ class CarriedBPTT:
     Example:
 
     ```python
-    carried = CarriedBPTT(batch_size=64, hidden_size=200, bptt=35)
+    carried = CarriedBPTT(batch_size=64, hidden_size=200, bptt=35, base_lr=20.0)
     carried.start_epoch(optimizer.learning_rate)   # zero states, the epoch's rate
     carried.learning_rate(targets)                 # base * T / 35 for [B, T] targets
     ```
     """
 
-    def __init__(self, batch_size: int, hidden_size: int, bptt: int,
+    def __init__(self, batch_size: int, hidden_size: int, bptt: int, base_lr: float,
                  streams: tuple[str, ...] = ("train",)):
         self.bptt = bptt
         shape = [batch_size, hidden_size]
         self.states = {stream: tf.Variable(tf.zeros(shape, keras.config.floatx()),
                                            trainable=False, name=f"{stream}_bptt_state")
                        for stream in streams}
-        self.base_lr = tf.Variable(0.0, trainable=False, name="base_lr")
+        self.base_lr = tf.Variable(float(base_lr), trainable=False, name="base_lr")
 
     def start_epoch(self, learning_rate) -> None:
         for state in self.states.values():
@@ -118,7 +118,8 @@ class LanguageSearchSteps(SearchSteps):
         if strategy.num_replicas_in_sync != 1:
             raise ValueError("the recurrent space searches on one device.")
         self.config = config
-        self.carried = CarriedBPTT(config.batch_size, supernet.hidden_size, config.bptt)
+        self.carried = CarriedBPTT(config.batch_size, supernet.hidden_size, config.bptt,
+                                   config.lr_max)
         # Not XLA-compiled: the BPTT step carries its state in a variable (untested
         # under jit_compile, which the recurrent search has never applied).
         super().__init__(supernet, optimizer, reinforce, strategy, config.batch_size,
