@@ -44,6 +44,13 @@ def tiny_darts_steps(output_dir, steps: int = STEPS, **overrides) -> dict[str, n
     return state
 
 
+def golden_state(order: str) -> dict[str, np.ndarray]:
+    """What the code before the memory work gave for ``order`` ("first", "second")."""
+    golden = np.load(GOLDEN)
+    return {name[len(order) + 1:]: golden[name] for name in golden.files
+            if name.startswith(order + "/")}
+
+
 def assert_same_state(actual, expected, what):
     assert sorted(actual) == sorted(expected), what
     for name in expected:
@@ -56,9 +63,7 @@ def assert_same_state(actual, expected, what):
 # recompute check below; tests/test_darts.py checks its gradient in the default run.
 @pytest.mark.parametrize("order", ["first", pytest.param("second", marks=pytest.mark.slow)])
 def test_memory_work_leaves_the_steps_as_they_were(tmp_path, order):
-    golden = np.load(GOLDEN)
-    expected = {name[len(order) + 1:]: golden[name] for name in golden.files
-                if name.startswith(order + "/")}
+    expected = golden_state(order)
     unrolled = order == "second"
     plain = tiny_darts_steps(tmp_path / "plain", unrolled=unrolled)
     assert_same_state(plain, expected, f"{order} order against the code before")
@@ -71,9 +76,7 @@ def test_memory_work_leaves_the_steps_as_they_were(tmp_path, order):
 
 @pytest.mark.parametrize("order", ["first", pytest.param("second", marks=pytest.mark.slow)])
 def test_recompute_edges_changes_no_step(tmp_path, order):
-    golden = np.load(GOLDEN)
-    expected = {name[len(order) + 1:]: golden[name] for name in golden.files
-                if name.startswith(order + "/")}
+    expected = golden_state(order)
     recomputed = tiny_darts_steps(tmp_path, unrolled=order == "second", recompute_edges=True)
     assert_same_state(recomputed, expected, f"{order} order, recompute_edges")
 

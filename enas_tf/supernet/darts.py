@@ -80,7 +80,8 @@ class DartsSearchCell(keras.layers.Layer):
                 self.edges[e](states[source], rows[e], None if index is None else index[e],
                               relu=relus[source], weight_gradients=weight_gradients)
                 for source in range(node) for e in [edge_index(node, source)]]))
-            relus.append(tf.nn.relu(states[-1]))
+            if node < NUM_NODES + 1:  # the last node feeds no edge
+                relus.append(tf.nn.relu(states[-1]))
         return tf.concat(states[2:], axis=-1)
 
 

@@ -150,7 +150,8 @@ class MixedEdge(keras.layers.Layer):
     pointwise kernels each), two dilated convs, and for a stride-2 edge the factorized
     reduction that replaces ``skip_connect``. ``call(x, mixing_row)`` runs
     ``mixed_edge``; ``gdas``: the edge of AutoDL's GDAS search network; ``recompute``:
-    the edge's ops run again in the backward pass instead of being kept (``recomputed``).
+    the edge's ops run again in the backward pass instead of being kept
+    (``recomputed_edge``).
 
     Example:
 
